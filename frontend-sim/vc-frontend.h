@@ -1,0 +1,381 @@
+/*
+ * vc-frontend.h -- the emulated vhost-user front end: request/reply over the
+ * main socket, the back-end channel answered as QEMU answers it, feature
+ * negotiation, guest memory, virtqueue set-up and the device lifecycle in
+ * the order a chosen front-end profile uses.
+ *
+ * It reports what happened and decides no verdict: replies that QEMU would
+ * reject are returned as VC_ERROR_PROTOCOL errors or, where the payload is
+ * still usable (flags only), recorded as observations (VcObs) that the
+ * conformance checks judge.
+ */
+#ifndef VC_FRONTEND_H
+#define VC_FRONTEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "vc-conn.h"
+#include "vc-gmem.h"
+#include "vc-profile.h"
+#include "vc-vq.h"
+#include "wire/vc-msg.h"
+
+#define VC_FE_MAX_QUEUES 256  /* SET_VRING_KICK/CALL/ERR can address rings 0..255 only */
+#define VC_FE_DEFAULT_TIMEOUT_MS 2000
+
+/** VcNotify: how a ring's kicks or calls travel. */
+typedef enum VcNotify {
+    VC_NOTIFY_EVENTFD,  /* an eventfd (QEMU's ioeventfd/irqfd) */
+    VC_NOTIFY_PIPE,     /* a pipe: the spec's alternative where eventfd is missing */
+    VC_NOTIFY_NONE,     /* no fd: VHOST_USER_VRING_NOFD_MASK, the other side polls */
+} VcNotify;
+
+/** VcMemLayout: how guest memory is laid out and published. */
+typedef enum VcMemLayout {
+    VC_MEM_QEMU,        /* one memfd, two regions: gpa 0 at offset 0, gpa 4 GiB at offset 2*size */
+    VC_MEM_SIMPLE,      /* one memfd, one region at gpa 0 */
+    VC_MEM_MANY,        /* up to 8 regions over 3 memfds, all with non-zero mmap_offset */
+} VcMemLayout;
+
+/** VcFeConfig: what the front end asks for. Zero is a sensible default for every field. */
+typedef struct VcFeConfig {
+    const VcProfile *profile;   /* NULL: vc_profile_default() */
+    int timeout_ms;             /* every wait; 0: VC_FE_DEFAULT_TIMEOUT_MS */
+    unsigned num_queues;        /* rings to set up; 0: 1 */
+    uint16_t ring_size;         /* 0: 256 */
+    uint64_t driver_features;   /* device-specific bits the driver wants (bits 0..23) */
+    bool event_idx;             /* ask for VIRTIO_RING_F_EVENT_IDX */
+    bool indirect;              /* ask for VIRTIO_RING_F_INDIRECT_DESC */
+    bool no_protocol_features;  /* do not ack VHOST_USER_F_PROTOCOL_FEATURES */
+    uint64_t pfeatures_mask;    /* protocol features the front end refuses (cleared) */
+    VcNotify kick;              /* default eventfd */
+    VcNotify call;              /* default eventfd */
+    VcMemLayout mem_layout;     /* default VC_MEM_QEMU */
+    uint64_t mem_size;          /* bytes per region; 0: 2 MiB */
+    bool hugepages;             /* back guest memory with 2 MiB pages */
+    bool no_mem_slots;          /* use SET_MEM_TABLE even with CONFIGURE_MEM_SLOTS */
+    uint16_t start_idx;         /* SET_VRING_BASE value; rings start at this index */
+    uint32_t config_len;        /* device config space bytes; 0: none, CONFIG is not acked */
+    unsigned indirect_max;      /* descriptors per indirect table; 0: 16 */
+} VcFeConfig;
+
+/** VcFeQueue: one ring with its notifiers. The front end owns every fd here. */
+typedef struct VcFeQueue {
+    VcVq *vq;            /* NULL until vc_fe_create_queue() */
+    int kick_ours;       /* we write kicks here; -1 for none */
+    int kick_theirs;     /* sent with SET_VRING_KICK; may equal kick_ours (eventfd) */
+    int call_ours;       /* we read calls here */
+    int call_theirs;
+    int err_ours;
+    int err_theirs;
+    int masked_call;     /* QEMU's masked notifier, sent at connect time */
+    bool notifiers;      /* the fds above exist */
+    bool kick_sent;
+} VcFeQueue;
+
+/** VcObsKind: things the front end saw that a check may want to judge. */
+typedef enum VcObsKind {
+    VC_OBS_REPLY_FAULT,    /* a reply QEMU would reject or only tolerate: faults mask */
+    VC_OBS_UNSOLICITED,    /* a reply to a request that did not ask for one */
+    VC_OBS_BACKEND_MSG,    /* a request on the back-end channel */
+    VC_OBS_BACKEND_FAULT,  /* a malformed request on the back-end channel: faults mask */
+    VC_OBS_NACK,           /* a REPLY_ACK payload that was not 0 */
+} VcObsKind;
+
+/** VcObs: one observation. */
+typedef struct VcObs {
+    VcObsKind kind;
+    uint32_t request;      /* request id (main or back-end table per kind) */
+    uint32_t flags;        /* header flags of the offending message */
+    uint32_t size;
+    unsigned faults;       /* VcMsgFault mask */
+    unsigned nfds;
+    uint64_t u64;          /* first 8 payload bytes */
+    uint64_t msg_no;       /* message number on its connection (for trace frames) */
+    char text[192];        /* one line, decoded */
+} VcObs;
+
+typedef struct VcFrontend {
+    VcFeConfig cfg;
+    const VcProfile *profile;
+    VcConn *conn;              /* main socket */
+    VcConn *bch;               /* our end of the back-end channel, or NULL */
+    int timeout_ms;
+
+    /* Negotiation results. */
+    uint64_t features_offered;   /* GET_FEATURES (last answer) */
+    uint64_t pfeatures_offered;  /* GET_PROTOCOL_FEATURES */
+    uint64_t features;           /* sent with SET_FEATURES (0 until then) */
+    uint64_t pfeatures;          /* sent with SET_PROTOCOL_FEATURES */
+    bool features_set;
+    bool pfeatures_set;
+    uint64_t queue_num;          /* GET_QUEUE_NUM, 0 if not asked */
+    uint64_t max_mem_slots;      /* GET_MAX_MEM_SLOTS, 0 if not asked */
+    uint8_t status;              /* last device status sent */
+    bool postcopy;
+
+    /* Memory and rings. */
+    VcGmem *gm;
+    unsigned n_published_regions;
+    bool region_published[VC_GMEM_MAX_REGIONS];
+    unsigned num_queues;
+    VcFeQueue q[VC_FE_MAX_QUEUES];
+    uint32_t vring_base[VC_FE_MAX_QUEUES];   /* last GET_VRING_BASE answer */
+    uint64_t inband_calls[VC_FE_MAX_QUEUES]; /* BACKEND_VRING_CALL messages per ring */
+    uint64_t inband_errs[VC_FE_MAX_QUEUES];  /* BACKEND_VRING_ERR messages per ring */
+
+    /* Observations, in order. */
+    GArray *obs;                 /* of VcObs */
+    bool broken;                 /* a timeout or desync happened: no more requests */
+
+    /* Requests sent that asked for no reply: ids of the last few, to recognise stray acks. */
+    uint32_t noreply_ring[16];
+    unsigned noreply_pos;
+} VcFrontend;
+
+/**
+ * vc_fe_new:
+ * @sock: connected socket to the daemon; ownership passes to the front end
+ * @cfg: (nullable): configuration, copied
+ *
+ * Returns: (transfer full): a front end that has sent nothing yet.
+ */
+VcFrontend *vc_fe_new(int sock, const VcFeConfig *cfg);
+
+/** vc_fe_free: closes the connections and frees rings and memory. NULL is allowed. */
+void vc_fe_free(VcFrontend *fe);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcFrontend, vc_fe_free)
+
+/**
+ * vc_fe_set_tap:
+ * Installs @tap on the main socket and, once it exists, the back-end channel.
+ */
+void vc_fe_set_tap(VcFrontend *fe, VcConnTap tap, void *opaque);
+
+/* --- Generic messaging --------------------------------------------------- */
+
+/**
+ * vc_fe_request:
+ * @fe: front end
+ * @req: request to send (its fds stay owned by the caller)
+ * @reply: (out) (optional): the reply when one is due; its fds are the
+ *         caller's. For an ack, reply->payload.u64 holds the status.
+ * @error: set on failure
+ *
+ * Sends @req and, when vc_msg_needs_reply() says a reply is due, waits for
+ * it (answering the back-end channel meanwhile). The reply is checked with
+ * vc_msg_check_reply(): a wrong request id or size is a VC_ERROR_PROTOCOL
+ * error; wrong flags alone are recorded as a VC_OBS_REPLY_FAULT and the
+ * reply is used. A non-zero ack is a VC_ERROR_NACK error.
+ *
+ * Returns: true on success.
+ */
+bool vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error);
+
+/**
+ * vc_fe_simple:
+ * @request: request id
+ * @u64: payload for VC_PL_U64 requests (ignored for others)
+ * @ack: set NEED_REPLY when REPLY_ACK was negotiated
+ * @out: (out) (optional): the u64 reply of a request that always answers
+ *
+ * For requests with no payload or a u64 payload.
+ */
+bool vc_fe_simple(VcFrontend *fe, uint32_t request, uint64_t u64, bool ack, uint64_t *out,
+                  GError **error);
+
+/**
+ * vc_fe_vring_state:
+ * For requests with a vring state payload (SET_VRING_NUM/BASE/ENABLE,
+ * GET_VRING_BASE). @out gets the reply's num when one is due.
+ */
+bool vc_fe_vring_state(VcFrontend *fe, uint32_t request, uint32_t index, uint32_t num, bool ack,
+                       uint32_t *out, GError **error);
+
+/**
+ * vc_fe_want_ack:
+ * Returns: VHOST_USER_NEED_REPLY_MASK when REPLY_ACK is negotiated and the
+ * profile asks for acks, else 0.
+ */
+uint32_t vc_fe_want_ack(const VcFrontend *fe);
+
+/**
+ * vc_fe_expect_silence:
+ * @ms: how long to watch
+ * @stray: (out) (optional): the first message that arrived (fds closed)
+ *
+ * Returns: true when nothing arrived on the main socket within @ms (the
+ * back-end channel is served meanwhile).
+ */
+bool vc_fe_expect_silence(VcFrontend *fe, int ms, VcMsg *stray);
+
+/**
+ * vc_fe_service:
+ * Serves the back-end channel for up to @ms (0: what is already waiting).
+ * Returns: number of back-end messages handled.
+ */
+unsigned vc_fe_service(VcFrontend *fe, int ms);
+
+/* --- Typed requests ------------------------------------------------------- */
+
+bool vc_fe_get_features(VcFrontend *fe, uint64_t *out, GError **error);
+bool vc_fe_set_features(VcFrontend *fe, uint64_t features, GError **error);
+bool vc_fe_get_protocol_features(VcFrontend *fe, uint64_t *out, GError **error);
+bool vc_fe_set_protocol_features(VcFrontend *fe, uint64_t pfeatures, GError **error);
+bool vc_fe_set_owner(VcFrontend *fe, GError **error);
+
+/**
+ * vc_fe_set_backend_req_fd:
+ * Creates the back-end channel (a socketpair), sends one end and keeps the other.
+ */
+bool vc_fe_set_backend_req_fd(VcFrontend *fe, GError **error);
+
+/**
+ * vc_fe_setup_memory:
+ * Creates guest memory for cfg.mem_layout (once) without publishing it.
+ */
+bool vc_fe_setup_memory(VcFrontend *fe, GError **error);
+
+/**
+ * vc_fe_publish_memory:
+ * Publishes every live region: SET_MEM_TABLE, or ADD_MEM_REG per new region
+ * when CONFIGURE_MEM_SLOTS is negotiated and cfg.no_mem_slots is false.
+ */
+bool vc_fe_publish_memory(VcFrontend *fe, GError **error);
+
+/** vc_fe_set_mem_table: sends SET_MEM_TABLE with every live region (at most 8). */
+bool vc_fe_set_mem_table(VcFrontend *fe, GError **error);
+
+/** vc_fe_add_mem_reg: sends ADD_MEM_REG for region @idx. */
+bool vc_fe_add_mem_reg(VcFrontend *fe, unsigned idx, GError **error);
+
+/**
+ * vc_fe_rem_mem_reg:
+ * Sends REM_MEM_REG for region @idx, with @mmap_offset_delta added to the
+ * region's mmap_offset (the spec says it is ignored) and @extra_fd attached
+ * when >= 0 (the spec says it is closed unused).
+ */
+bool vc_fe_rem_mem_reg(VcFrontend *fe, unsigned idx, uint64_t mmap_offset_delta, int extra_fd,
+                       GError **error);
+
+/**
+ * vc_fe_create_queue:
+ * Allocates ring @q in guest memory (cfg ring size, EVENT_IDX/INDIRECT as
+ * negotiated) and gives it its notifiers. Sends nothing.
+ */
+bool vc_fe_create_queue(VcFrontend *fe, unsigned q, GError **error);
+
+/**
+ * vc_fe_queue_notifiers:
+ * Creates ring @q's kick, call, err and masked-call notifiers (once) per
+ * cfg.kick and cfg.call.
+ */
+bool vc_fe_queue_notifiers(VcFrontend *fe, unsigned q, GError **error);
+
+/**
+ * vc_fe_alloc_buffer:
+ * Allocates @size bytes of guest memory for buffers, in the highest region
+ * with room (so that buffers sit above 4 GiB in the QEMU layout).
+ * Returns: our pointer, or NULL.
+ */
+void *vc_fe_alloc_buffer(VcFrontend *fe, uint64_t size, uint64_t align, uint64_t *gpa);
+
+/**
+ * vc_fe_make_notifier:
+ * @kind: eventfd, pipe or none
+ * @ours: (out): the end the front end keeps (-1 for none)
+ * @theirs: (out): the end sent to the daemon (-1 for none)
+ * @kick: true for a kick notifier (we write, they read), false for call/err
+ */
+bool vc_fe_make_notifier(VcNotify kind, bool kick, int *ours, int *theirs, GError **error);
+
+bool vc_fe_set_vring_num(VcFrontend *fe, unsigned q, GError **error);
+bool vc_fe_set_vring_base(VcFrontend *fe, unsigned q, uint32_t base, GError **error);
+bool vc_fe_set_vring_addr(VcFrontend *fe, unsigned q, GError **error);
+
+/**
+ * vc_fe_set_vring_fd:
+ * @request: SET_VRING_KICK, SET_VRING_CALL or SET_VRING_ERR
+ * @fd: fd to send (not closed), or -1 to send the NOFD bit
+ */
+bool vc_fe_set_vring_fd(VcFrontend *fe, uint32_t request, unsigned q, int fd, GError **error);
+
+/** vc_fe_set_vring_kick: sends ring @q's kick notifier (NOFD for VC_NOTIFY_NONE). */
+bool vc_fe_set_vring_kick(VcFrontend *fe, unsigned q, GError **error);
+
+/** vc_fe_set_vring_call: sends ring @q's call notifier (NOFD for VC_NOTIFY_NONE). */
+bool vc_fe_set_vring_call(VcFrontend *fe, unsigned q, GError **error);
+
+/** vc_fe_set_vring_err: sends ring @q's err eventfd. */
+bool vc_fe_set_vring_err(VcFrontend *fe, unsigned q, GError **error);
+
+bool vc_fe_set_vring_enable(VcFrontend *fe, unsigned q, bool on, GError **error);
+
+/**
+ * vc_fe_get_vring_base:
+ * Stops ring @q. @out gets the 32-bit answer (split: next avail index in
+ * bits 0..15).
+ */
+bool vc_fe_get_vring_base(VcFrontend *fe, unsigned q, uint32_t *out, GError **error);
+
+/**
+ * vc_fe_setup_vring:
+ * SET_VRING_NUM, SET_VRING_BASE (cfg.start_idx), SET_VRING_ADDR and, when
+ * @kick_too, SET_VRING_KICK for ring @q (created if needed), in QEMU's order.
+ */
+bool vc_fe_setup_vring(VcFrontend *fe, unsigned q, bool kick_too, GError **error);
+
+bool vc_fe_set_status(VcFrontend *fe, uint8_t status, GError **error);
+bool vc_fe_get_status(VcFrontend *fe, uint8_t *out, GError **error);
+
+/* --- Lifecycle --------------------------------------------------------------- */
+
+/**
+ * vc_fe_negotiate_features:
+ * Returns: the features the front end will ack: offered & profile mask &
+ * (transport bits QEMU passes through | cfg driver features), with bit 30
+ * unless cfg.no_protocol_features.
+ */
+uint64_t vc_fe_negotiate_features(const VcFrontend *fe);
+
+/**
+ * vc_fe_run_steps:
+ * Runs @steps (terminated by VC_STEP_END) of a profile.
+ */
+bool vc_fe_run_steps(VcFrontend *fe, const VcStep *steps, GError **error);
+
+/** vc_fe_init: runs the profile's connect-time steps (QEMU's realize). */
+bool vc_fe_init(VcFrontend *fe, GError **error);
+
+/** vc_fe_start: runs the profile's device-start steps: the rings then run. */
+bool vc_fe_start(VcFrontend *fe, GError **error);
+
+/** vc_fe_stop: runs the profile's stop steps (disable, GET_VRING_BASE, status 0). */
+bool vc_fe_stop(VcFrontend *fe, GError **error);
+
+/* --- Observations -------------------------------------------------------- */
+
+/** vc_fe_obs_count: Returns: the number of observations so far. */
+guint vc_fe_obs_count(const VcFrontend *fe);
+
+/** vc_fe_obs: Returns: observation @i (owned by @fe). */
+const VcObs *vc_fe_obs(const VcFrontend *fe, guint i);
+
+/** vc_fe_has_pfeature: Returns: true when protocol feature @bit was negotiated. */
+static inline bool
+vc_fe_has_pfeature(const VcFrontend *fe, unsigned bit)
+{
+    return (fe->pfeatures >> bit) & 1;
+}
+
+/** vc_fe_has_feature: Returns: true when virtio feature @bit was negotiated (sent). */
+static inline bool
+vc_fe_has_feature(const VcFrontend *fe, unsigned bit)
+{
+    return (fe->features >> bit) & 1;
+}
+
+#endif /* VC_FRONTEND_H */

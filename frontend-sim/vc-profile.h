@@ -1,0 +1,62 @@
+/*
+ * vc-profile.h -- front-end personalities as data: the ordered steps a real
+ * front end takes at connect, device start and device stop, and the feature
+ * bits it knows. The lifecycle in vc-frontend.c reads these tables; adding
+ * a front end is adding a table (ARCHITECTURE.md).
+ */
+#ifndef VC_PROFILE_H
+#define VC_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** VcStep: one step of a lifecycle. Steps skip themselves when not negotiated. */
+typedef enum VcStep {
+    VC_STEP_END = 0,
+    VC_STEP_GET_FEATURES,           /* GET_FEATURES */
+    VC_STEP_GET_PROTOCOL_FEATURES,  /* when bit 30 is offered */
+    VC_STEP_SET_PROTOCOL_FEATURES,  /* offered & profile mask & config mask */
+    VC_STEP_GET_QUEUE_NUM,          /* with MQ */
+    VC_STEP_GET_MAX_MEM_SLOTS,      /* with CONFIGURE_MEM_SLOTS */
+    VC_STEP_SET_BACKEND_REQ_FD,     /* with BACKEND_REQ */
+    VC_STEP_SET_OWNER,
+    VC_STEP_CALL_ERR_INIT,          /* per ring: SET_VRING_CALL (masked notifier), SET_VRING_ERR */
+    VC_STEP_GET_CONFIG,             /* with CONFIG and a device config space */
+    VC_STEP_SET_FEATURES,
+    VC_STEP_STATUS_FEATURES_OK,     /* with STATUS: GET_STATUS, SET_STATUS |= FEATURES_OK */
+    VC_STEP_SET_VRING_CALL,         /* per ring: the real call notifier */
+    VC_STEP_MEM,                    /* SET_MEM_TABLE, or ADD_MEM_REG per region */
+    VC_STEP_VRINGS,                 /* per ring: NUM, BASE, ADDR, KICK */
+    VC_STEP_ENABLE,                 /* per ring: SET_VRING_ENABLE 1, when bit 30 is negotiated */
+    VC_STEP_STATUS_DRIVER_OK,       /* with STATUS: GET_STATUS, SET_STATUS |= ACK|DRIVER|DRIVER_OK */
+    VC_STEP_DISABLE,                /* per ring: SET_VRING_ENABLE 0, when bit 30 is negotiated */
+    VC_STEP_GET_VRING_BASE,         /* per ring */
+    VC_STEP_STATUS_RESET,           /* with STATUS: SET_STATUS 0 */
+} VcStep;
+
+/** VcProfile: one front end's personality. */
+typedef struct VcProfile {
+    const char *name;
+    const char *summary;
+    uint64_t features_mask;     /* virtio/vhost feature bits it may ack */
+    uint64_t pfeatures_mask;    /* protocol feature bits it knows */
+    bool acks;                  /* sets NEED_REPLY where QEMU does, when REPLY_ACK is on */
+    bool mem_slots;             /* uses ADD_MEM_REG when CONFIGURE_MEM_SLOTS is negotiated */
+    const VcStep *init;         /* connect (QEMU: realize) */
+    const VcStep *start;        /* device start */
+    const VcStep *stop;         /* device stop */
+} VcProfile;
+
+/** vc_profile_default: Returns: the profile used when none is named (qemu-7.2). */
+const VcProfile *vc_profile_default(void);
+
+/** vc_profile_find: Returns: the profile called @name, or NULL. */
+const VcProfile *vc_profile_find(const char *name);
+
+/** vc_profile_all: Returns: every profile; @n gets the count. */
+const VcProfile *const *vc_profile_all(unsigned *n);
+
+/** vc_step_name: Returns: a short name of @step for logs and reports. */
+const char *vc_step_name(VcStep step);
+
+#endif /* VC_PROFILE_H */
