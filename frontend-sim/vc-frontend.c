@@ -376,10 +376,38 @@ read_reply(VcFrontend *fe, const VcMsg *req, VcMsg *reply, GError **error)
     }
 }
 
-bool
-vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error)
+static int
+send_split(VcFrontend *fe, const VcMsg *req, size_t split_at, int delay_ms)
+{
+    g_autofree uint8_t *buf = g_malloc(sizeof(req->hdr) + req->hdr.size);
+    size_t len = sizeof(req->hdr) + req->hdr.size;
+    int r;
+
+    memcpy(buf, &req->hdr, sizeof(req->hdr));
+    memcpy(buf + sizeof(req->hdr), req->payload.raw, req->hdr.size);
+    split_at = MIN(split_at, len);
+    if (fe->conn->tap) {
+        /* The trace shows the message once, as the daemon should reassemble it. */
+        fe->conn->tap(fe->conn->tap_opaque, fe->conn, VC_DIR_F2B, req, 0);
+    }
+    r = vc_msg_send_raw(fe->conn->fd, buf, split_at, req->fds, req->nfds, fe->timeout_ms);
+    if (r == 0 && split_at < len) {
+        g_usleep((gulong)delay_ms * 1000);
+        r = vc_msg_send_raw(fe->conn->fd, buf + split_at, len - split_at, NULL, 0,
+                            fe->timeout_ms);
+    }
+    if (r == 0) {
+        fe->conn->n_sent++;
+    }
+    return r;
+}
+
+static bool
+request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int delay_ms,
+               GError **error)
 {
     const char *name = vc_msg_short_name(VC_CHAN_MAIN, req->hdr.request);
+    const VcMsgInfo *info = vc_msg_info(VC_CHAN_MAIN, req->hdr.request);
     g_autofree VcMsg *tmp = NULL;
     char what[96];
     bool need;
@@ -390,8 +418,13 @@ vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error)
                     "%s: the connection is no longer usable after an earlier failure", name);
         return false;
     }
+    if (fe->ack_all && info && info->reply == VC_REPLY_ACK &&
+        vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
+        req->hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
+    }
     need = vc_msg_needs_reply(VC_CHAN_MAIN, req, fe->pfeatures, fe->postcopy);
-    r = vc_conn_send(fe->conn, req, fe->timeout_ms);
+    r = split_at ? send_split(fe, req, split_at, delay_ms)
+                 : vc_conn_send(fe->conn, req, fe->timeout_ms);
     if (r < 0) {
         g_snprintf(what, sizeof(what), "sending %s", name);
         vc_error_from_errno(error, r, what);
@@ -424,6 +457,19 @@ vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error)
         vc_msg_close_fds(tmp);
     }
     return true;
+}
+
+bool
+vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error)
+{
+    return request_common(fe, req, reply, 0, 0, error);
+}
+
+bool
+vc_fe_request_split(VcFrontend *fe, VcMsg *req, size_t split_at, int delay_ms, VcMsg *reply,
+                    GError **error)
+{
+    return request_common(fe, req, reply, MAX(split_at, 1), delay_ms, error);
 }
 
 bool

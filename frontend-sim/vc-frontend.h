@@ -127,6 +127,8 @@ typedef struct VcFrontend {
     uint64_t inband_calls[VC_FE_MAX_QUEUES]; /* BACKEND_VRING_CALL messages per ring */
     uint64_t inband_errs[VC_FE_MAX_QUEUES];  /* BACKEND_VRING_ERR messages per ring */
 
+    bool ack_all;                /* NEED_REPLY on every ack-type request (REPLY_ACK tests) */
+
     /* Observations, in order. */
     GArray *obs;                 /* of VcObs */
     bool broken;                 /* a timeout or desync happened: no more requests */
@@ -174,6 +176,17 @@ void vc_fe_set_tap(VcFrontend *fe, VcConnTap tap, void *opaque);
  * Returns: true on success.
  */
 bool vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error);
+
+/**
+ * vc_fe_request_split:
+ * @split_at: bytes of the message (header included) sent first, with the fds
+ * @delay_ms: pause before the rest is sent
+ *
+ * Like vc_fe_request() but the message is sent in two segments, as a
+ * stream may deliver it (VU-HDR-06).
+ */
+bool vc_fe_request_split(VcFrontend *fe, VcMsg *req, size_t split_at, int delay_ms, VcMsg *reply,
+                         GError **error);
 
 /**
  * vc_fe_simple:
