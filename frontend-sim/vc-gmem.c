@@ -242,18 +242,28 @@ vc_gmem_memfd_to_gpa(const VcGmem *gm, unsigned memfd, uint64_t offset)
     return UINT64_MAX;
 }
 
-/* Is byte @off of memfd @mf inside an allowed range? Returns the end of that range or 0. */
+/*
+ * Is byte @off of memfd @mf inside an allowed range? Returns the end of that range (clipped to
+ * the region, whose neighbour in gpa need not be its neighbour in the memfd) or 0. Every region
+ * mapping the byte is tried: two regions may alias the same memfd bytes.
+ */
 static uint64_t
 allowed_until(const VcGmem *gm, unsigned mf, uint64_t off, const VcRange *allowed, unsigned n)
 {
-    uint64_t gpa = vc_gmem_memfd_to_gpa(gm, mf, off);
+    for (unsigned r = 0; r < gm->n_regions; r++) {
+        const VcRegion *reg = &gm->regions[r];
+        uint64_t gpa, left;
 
-    if (gpa == UINT64_MAX) {
-        return 0;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (gpa >= allowed[i].gpa && gpa - allowed[i].gpa < allowed[i].len) {
-            return off + (allowed[i].gpa + allowed[i].len - gpa);
+        if (reg->removed || reg->memfd != mf || off < reg->fd_offset ||
+            off - reg->fd_offset >= reg->size) {
+            continue;
+        }
+        gpa = reg->gpa + (off - reg->fd_offset);
+        left = reg->size - (off - reg->fd_offset);
+        for (unsigned i = 0; i < n; i++) {
+            if (gpa >= allowed[i].gpa && gpa - allowed[i].gpa < allowed[i].len) {
+                return off + MIN(allowed[i].gpa + allowed[i].len - gpa, left);
+            }
         }
     }
     return 0;
