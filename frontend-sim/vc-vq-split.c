@@ -92,6 +92,10 @@ split_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n_
         h->last = head;
     } else {
         uint16_t i = head, prev = head;
+        if (total > vq->num) {
+            /* It would never fit: -ENOSPC would have a caller wait for room forever. */
+            return -EINVAL;
+        }
         if (total > vq->num_free) {
             return -ENOSPC;
         }
