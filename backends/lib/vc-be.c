@@ -1,0 +1,967 @@
+/*
+ * vc-be.c -- one vhost-user connection: receive, validate, dispatch, reply.
+ *
+ * Dispatch is a table indexed by request id, next to the codec's table that
+ * says what each request looks like and when it is legal. A request is
+ * serviced only when the codec finds it well-formed, its gating features
+ * are negotiated and a handler exists; anything else is rejected without
+ * side effects (vhost-user.rst "Communication": a non-zero ack when the
+ * front end asked for one, otherwise nothing).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vc-be-priv.h"
+#include "vc-msg-io.h"
+#include "vc-msg-table.h"
+
+typedef enum VcBeResult {
+    VC_BE_OK,       /* applied: ack 0, or the typed reply the handler filled */
+    VC_BE_REJECT,   /* not applied: non-zero ack when one was asked for */
+    VC_BE_SILENT,   /* send nothing at all (mutants only) */
+    VC_BE_CLOSE,    /* end the connection (mutants only) */
+} VcBeResult;
+
+typedef VcBeResult (*VcBeHandler)(VcBe *be, VcMsg *m, VcMsg *reply);
+
+static void
+vnote(VcBe *be, const char *fmt, va_list ap)
+{
+    char line[1024];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    fprintf(stderr, "%s: %s\n", be->dev.prog, line);
+}
+
+void
+vc_be_note(VcBe *be, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vnote(be, fmt, ap);
+    va_end(ap);
+}
+
+void
+vc_be_log(VcBe *be, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!be->verbose) {
+        return;
+    }
+    va_start(ap, fmt);
+    vnote(be, fmt, ap);
+    va_end(ap);
+}
+
+VcMutant
+vc_be_mutant(const VcBe *be)
+{
+    return be->mutant;
+}
+
+/* Drops everything that belongs to a connection (also RESET_DEVICE's subset). */
+static void
+conn_reset(VcBe *be)
+{
+    for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
+        vc_be_vring_forget(be, &be->vq[q]);
+    }
+    vc_be_mem_clear(be);
+    vc_be_close_fd(&be->backend_fd);
+    be->features = 0;
+    be->pfeatures = 0;
+    be->features_set = false;
+    be->owner = false;
+    be->mem_seen = false;
+    be->pfeat_answered = false;
+    be->status = 0;
+}
+
+VcBe *
+vc_be_new(const VcBeDevice *dev, const VcBeOptions *opts)
+{
+    VcBe *be = calloc(1, sizeof(*be));
+
+    if (!be) {
+        return NULL;
+    }
+    be->dev = *dev;
+    if (be->dev.num_queues == 0 || be->dev.num_queues > VC_BE_MAX_QUEUES) {
+        be->dev.num_queues = be->dev.num_queues ? VC_BE_MAX_QUEUES : 1;
+    }
+    be->mutant = opts->mutant;
+    be->verbose = opts->verbose;
+    be->null_mode = opts->null_mode;
+    be->max_mem_slots = opts->max_mem_slots ? opts->max_mem_slots : VC_BE_DEFAULT_MEM_SLOTS;
+    be->offered_features = dev->features;
+    be->offered_pfeatures = dev->pfeatures;
+    if (be->mutant == VC_MUT_NO_MQ) {
+        be->offered_pfeatures &= ~VC_PF(MQ);
+    }
+    if (be->mutant == VC_MUT_OFFERS_INFLIGHT_BASE) {
+        be->offered_pfeatures |= VC_PF(GET_VRING_BASE_INFLIGHT);
+        be->offered_pfeatures &= ~VC_PF(INFLIGHT_SHMFD);
+    }
+    if (be->mutant == VC_MUT_OFFERS_CONFIG) {
+        be->offered_pfeatures |= VC_PF(CONFIG);
+    }
+    /* SET_MEM_TABLE may carry 8 regions even when fewer slots are announced. */
+    be->regions_cap = be->max_mem_slots > VHOST_MEMORY_BASELINE_NREGIONS
+                          ? be->max_mem_slots : VHOST_MEMORY_BASELINE_NREGIONS;
+    be->regions = calloc(be->regions_cap, sizeof(*be->regions));
+    if (!be->regions) {
+        free(be);
+        return NULL;
+    }
+    be->sock = -1;
+    be->backend_fd = -1;
+    for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
+        vc_be_vring_init(&be->vq[q], q);
+    }
+    conn_reset(be);
+    return be;
+}
+
+void
+vc_be_free(VcBe *be)
+{
+    if (!be) {
+        return;
+    }
+    conn_reset(be);
+    for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
+        free(be->vq[q].segs);
+        free(be->vq[q].pend);
+    }
+    free(be->regions);
+    free(be);
+}
+
+/*
+ * A ring index from a vring request. Indices at or beyond the queue count
+ * are rejected (SPEC-FACTS VU-MQ-02): never index the array with peer data.
+ */
+static VcBeVring *
+vring_of(VcBe *be, uint32_t index)
+{
+    if (index >= be->dev.num_queues) {
+        if (be->mutant == VC_MUT_CRASH_ON_BAD_INDEX) {
+            abort();
+        }
+        vc_be_note(be, "ring index %u out of range (%u queues)", index, be->dev.num_queues);
+        return NULL;
+    }
+    return &be->vq[index];
+}
+
+static bool
+any_ring_started(const VcBe *be)
+{
+    for (unsigned q = 0; q < be->dev.num_queues; q++) {
+        if (be->vq[q].started) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+fd_is_fifo(int fd)
+{
+    struct stat st;
+
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+static void
+reply_u64(VcMsg *reply, uint64_t v)
+{
+    reply->payload.u64 = v;
+    reply->hdr.size = sizeof(uint64_t);
+}
+
+/* ---- handlers, one per request the library implements ---- */
+
+static VcBeResult
+h_get_features(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (be->mutant == VC_MUT_GET_FEATURES_ONCE && any_ring_started(be)) {
+        return VC_BE_SILENT;
+    }
+    reply_u64(reply, be->offered_features);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_features(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    uint64_t v = m->payload.u64;
+
+    if (v & ~be->offered_features) {
+        vc_be_note(be, "SET_FEATURES 0x%llx acks bits that were not offered",
+                   (unsigned long long)v);
+        return VC_BE_REJECT;
+    }
+    be->features = v;
+    be->features_set = true;
+    /*
+     * vhost-user.rst "Ring states": without PROTOCOL_FEATURES every ring is
+     * enabled at once. SET_FEATURES never disables a ring.
+     */
+    if (!(v & VC_F_PROTO) && be->mutant != VC_MUT_ALWAYS_NEED_ENABLE) {
+        for (unsigned q = 0; q < be->dev.num_queues; q++) {
+            be->vq[q].enabled = true;
+            vc_be_vring_process(be, &be->vq[q]);
+        }
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_owner(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (be->owner) {
+        vc_be_note(be, "SET_OWNER: the session already has an owner");
+        return VC_BE_REJECT;
+    }
+    be->owner = true;
+    if (be->mutant == VC_MUT_NO_ACK_SET_OWNER) {
+        return VC_BE_SILENT;
+    }
+    return VC_BE_OK;
+}
+
+/* Deprecated; vhost-user.rst RESET_OWNER: only disable the rings, keep the rest. */
+static VcBeResult
+h_reset_owner(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    for (unsigned q = 0; q < be->dev.num_queues; q++) {
+        be->vq[q].enabled = false;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_mem_table(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int r = vc_be_mem_set_table(be, m);
+
+    if (r < 0) {
+        vc_be_note(be, "SET_MEM_TABLE refused: %s", strerror(-r));
+        return VC_BE_REJECT;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_vring_num(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    VcBeVring *vq = vring_of(be, m->payload.state.index);
+    int r;
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    if (be->mutant == VC_MUT_CLOSE_ON_EARLY_VRING && !be->mem_seen) {
+        vc_be_note(be, "SET_VRING_NUM before a memory table: closing");
+        return VC_BE_CLOSE;
+    }
+    r = vc_be_vring_set_num(be, vq, m->payload.state.num);
+    if (r < 0) {
+        vc_be_note(be, "SET_VRING_NUM %u: %s", m->payload.state.num,
+                   r == -EINVAL ? "not a power of two in 1..32768" : strerror(-r));
+        return VC_BE_REJECT;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_vring_addr(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    VcBeVring *vq = vring_of(be, m->payload.addr.index);
+    int r;
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    r = vc_be_vring_check_addr(be, vq, &m->payload.addr);
+    if (r < 0) {
+        vc_be_note(be, "SET_VRING_ADDR ring %u: %s", vq->index,
+                   r == -EFAULT ? "address outside the memory table"
+                                : "unsupported flags or misaligned address");
+        return VC_BE_REJECT;
+    }
+    vq->addr = m->payload.addr;
+    vq->addr_set = true;
+    vq->broken = false;
+    vc_be_vring_remap(be, vq);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_vring_base(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    VcBeVring *vq = vring_of(be, m->payload.state.index);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    /* Split ring: bits 0..15 are the next avail index; 16..31 are reserved. */
+    vq->last_avail_idx = (uint16_t)m->payload.state.num;
+    if (be->mutant == VC_MUT_IGNORE_SET_BASE) {
+        vq->last_avail_idx = 0;
+    }
+    vq->used_sync = true;
+    vq->broken = false;
+    return VC_BE_OK;
+}
+
+/*
+ * vhost-user.rst GET_VRING_BASE: stop the ring, complete what is in flight
+ * first, and answer the next avail index to process.
+ */
+static VcBeResult
+h_get_vring_base(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    VcBeVring *vq = vring_of(be, m->payload.state.index);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    if (be->mutant != VC_MUT_REPLY_BEFORE_DRAIN) {
+        vc_be_vring_complete_due(be, vq, true);
+    }
+    reply->payload.state.index = vq->index;
+    reply->payload.state.num = be->mutant == VC_MUT_GET_BASE_ZERO ? 0 : vq->last_avail_idx;
+    reply->hdr.size = sizeof(struct vhost_vring_state);
+    if (be->mutant != VC_MUT_RUN_AFTER_GET_BASE) {
+        vc_be_vring_stop(be, vq);
+    }
+    if (be->mutant == VC_MUT_GET_BASE_RESETS) {
+        vq->last_avail_idx = 0;
+    }
+    return VC_BE_OK;
+}
+
+/*
+ * SET_VRING_KICK/CALL/ERR share the u64: bits 0..7 ring index, bit 8 NOFD.
+ * The codec already checked that exactly one fd came unless NOFD is set.
+ */
+static VcBeVring *
+notifier_target(VcBe *be, VcMsg *m, int *fd, bool *nofd)
+{
+    uint64_t v = m->payload.u64;
+    VcBeVring *vq;
+
+    if (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK)) {
+        vc_be_note(be, "%s: reserved bits set in 0x%llx", vc_msg_short_name(VC_CHAN_MAIN,
+                   m->hdr.request), (unsigned long long)v);
+        return NULL;
+    }
+    vq = vring_of(be, (uint32_t)(v & VHOST_USER_VRING_IDX_MASK));
+    if (!vq) {
+        return NULL;
+    }
+    *nofd = (v & VHOST_USER_VRING_NOFD_MASK) != 0;
+    *fd = *nofd ? -1 : vc_msg_take_fd(m, 0);
+    return vq;
+}
+
+static VcBeResult
+h_set_vring_kick(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    bool nofd;
+    int fd;
+    VcBeVring *vq = notifier_target(be, m, &fd, &nofd);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    if (be->mutant == VC_MUT_PIPE_UNSUPPORTED && fd_is_fifo(fd)) {
+        vc_be_close_fd(&fd);    /* Mutant: a pipe counts as no fd at all. */
+    }
+    vc_be_close_fd(&vq->kick_fd);
+    vq->kick_fd = fd;
+    vq->kick_nofd = nofd;
+    vq->kick_watched = fd >= 0;
+    vq->broken = false;
+    if (be->mutant == VC_MUT_ENABLE_RESET_BY_KICK) {
+        vq->enabled = false;
+    }
+    /* vhost-user.rst "Ring states": with NOFD the ring starts now and is polled. */
+    if (nofd || (fd >= 0 && be->mutant == VC_MUT_PROCESS_ON_SET_KICK)) {
+        if (!vq->started) {
+            vc_be_vring_start(be, vq);
+        }
+        vc_be_vring_process(be, vq);
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_vring_call(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    bool nofd;
+    int fd;
+    VcBeVring *vq = notifier_target(be, m, &fd, &nofd);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    if (be->mutant == VC_MUT_PIPE_UNSUPPORTED && fd_is_fifo(fd)) {
+        vc_be_close_fd(&fd);
+    }
+    /* Single-threaded: once the ack is out the old fd is never used again. */
+    vc_be_close_fd(&vq->call_fd);
+    vq->call_fd = fd;
+    vq->call_fifo = fd_is_fifo(fd);
+    vq->call_nofd = nofd;
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_vring_err(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    bool nofd;
+    int fd;
+    VcBeVring *vq = notifier_target(be, m, &fd, &nofd);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    vc_be_close_fd(&vq->err_fd);
+    vq->err_fd = fd;
+    vq->err_fifo = fd_is_fifo(fd);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_get_protocol_features(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (be->mutant == VC_MUT_GET_PFEAT_ONCE && be->pfeat_answered) {
+        return VC_BE_SILENT;
+    }
+    be->pfeat_answered = true;
+    reply_u64(reply, be->offered_pfeatures);
+    return VC_BE_OK;
+}
+
+/* SPEC-FACTS VU-NEG-02: legal before any SET_FEATURES (QEMU's order). */
+static VcBeResult
+h_set_protocol_features(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    uint64_t v = m->payload.u64;
+
+    if (v & ~be->offered_pfeatures) {
+        vc_be_note(be, "SET_PROTOCOL_FEATURES 0x%llx acks bits that were not offered",
+                   (unsigned long long)v);
+        return VC_BE_REJECT;
+    }
+    if (be->mutant == VC_MUT_PFEAT_AFTER_FEATURES && !be->features_set) {
+        return VC_BE_OK;        /* Mutant: acked, not stored. */
+    }
+    be->pfeatures = v;
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_get_queue_num(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    reply_u64(reply, be->mutant == VC_MUT_QUEUE_NUM_ZERO ? 0 : be->dev.num_queues);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_vring_enable(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    VcBeVring *vq = vring_of(be, m->payload.state.index);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    if (m->payload.state.num > 1) {
+        vc_be_note(be, "SET_VRING_ENABLE num %u is neither 0 nor 1", m->payload.state.num);
+        return VC_BE_REJECT;
+    }
+    vq->enabled = m->payload.state.num == 1;
+    /* A started ring that becomes enabled runs what is already available. */
+    if (vq->enabled) {
+        vc_be_vring_process(be, vq);
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_backend_req_fd(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    vc_be_close_fd(&be->backend_fd);
+    be->backend_fd = vc_msg_take_fd(m, 0);
+    if (be->mutant == VC_MUT_NACK_BACKEND_REQ) {
+        reply_u64(reply, 1);
+    }
+    return VC_BE_OK;
+}
+
+/* Only reachable by the offers-config mutant: nobody else offers CONFIG. */
+static VcBeResult
+h_get_config(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (be->mutant != VC_MUT_OFFERS_CONFIG) {
+        return VC_BE_REJECT;
+    }
+    reply->hdr.size = 0;
+    return VC_BE_OK;
+}
+
+/*
+ * vhost-user.rst RESET_DEVICE: the device returns to its initial state;
+ * the connection, ownership, protocol features and memory table stay.
+ */
+static VcBeResult
+h_reset_device(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (be->mutant != VC_MUT_RESET_KEEPS_RINGS) {
+        for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
+            vc_be_vring_forget(be, &be->vq[q]);
+        }
+    }
+    if (be->mutant != VC_MUT_RESET_KEEPS_STATUS) {
+        be->status = 0;
+    }
+    be->features = 0;
+    be->features_set = false;
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_get_max_mem_slots(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    uint64_t slots = be->max_mem_slots;
+
+    if (be->mutant == VC_MUT_MAX_SLOTS_SHRINK && be->connections > 1) {
+        slots = 8;
+    }
+    reply_u64(reply, slots);
+    if (be->mutant == VC_MUT_REPLY_WRONG_SIZE) {
+        reply->hdr.size = sizeof(uint32_t);
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_add_mem_reg(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int r = vc_be_mem_add(be, m);
+
+    if (r < 0) {
+        vc_be_note(be, "ADD_MEM_REG refused: %s",
+                   r == -ENOSPC ? "no free memory slot"
+                   : r == -EEXIST ? "overlaps a mapped region" : strerror(-r));
+        return VC_BE_REJECT;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_rem_mem_reg(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (vc_be_mem_rem(be, m) < 0) {
+        vc_be_note(be, "REM_MEM_REG: no region matches");
+        return VC_BE_REJECT;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_status(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (m->payload.u64 > 0xff) {
+        vc_be_note(be, "SET_STATUS 0x%llx is not a status byte",
+                   (unsigned long long)m->payload.u64);
+        return VC_BE_REJECT;
+    }
+    if (be->mutant != VC_MUT_STATUS_NOT_STORED) {
+        be->status = (uint8_t)m->payload.u64;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_get_status(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    reply_u64(reply, be->status);
+    return VC_BE_OK;
+}
+
+/*
+ * Requests without a handler (SET_LOG_BASE, SET_LOG_FD, the net, crypto,
+ * postcopy, inflight, device-state ... requests) are rejected. Adding one is
+ * adding a row here and its feature bit to the device's offer.
+ */
+static const VcBeHandler handlers[VHOST_USER_MAX] = {
+    [VHOST_USER_GET_FEATURES] = h_get_features,
+    [VHOST_USER_SET_FEATURES] = h_set_features,
+    [VHOST_USER_SET_OWNER] = h_set_owner,
+    [VHOST_USER_RESET_OWNER] = h_reset_owner,
+    [VHOST_USER_SET_MEM_TABLE] = h_set_mem_table,
+    [VHOST_USER_SET_VRING_NUM] = h_set_vring_num,
+    [VHOST_USER_SET_VRING_ADDR] = h_set_vring_addr,
+    [VHOST_USER_SET_VRING_BASE] = h_set_vring_base,
+    [VHOST_USER_GET_VRING_BASE] = h_get_vring_base,
+    [VHOST_USER_SET_VRING_KICK] = h_set_vring_kick,
+    [VHOST_USER_SET_VRING_CALL] = h_set_vring_call,
+    [VHOST_USER_SET_VRING_ERR] = h_set_vring_err,
+    [VHOST_USER_GET_PROTOCOL_FEATURES] = h_get_protocol_features,
+    [VHOST_USER_SET_PROTOCOL_FEATURES] = h_set_protocol_features,
+    [VHOST_USER_GET_QUEUE_NUM] = h_get_queue_num,
+    [VHOST_USER_SET_VRING_ENABLE] = h_set_vring_enable,
+    [VHOST_USER_SET_BACKEND_REQ_FD] = h_set_backend_req_fd,
+    [VHOST_USER_GET_CONFIG] = h_get_config,
+    [VHOST_USER_RESET_DEVICE] = h_reset_device,
+    [VHOST_USER_GET_MAX_MEM_SLOTS] = h_get_max_mem_slots,
+    [VHOST_USER_ADD_MEM_REG] = h_add_mem_reg,
+    [VHOST_USER_REM_MEM_REG] = h_rem_mem_reg,
+    [VHOST_USER_SET_STATUS] = h_set_status,
+    [VHOST_USER_GET_STATUS] = h_get_status,
+};
+
+/*
+ * Feature gating from the codec table's columns. Bit 30 is special: QEMU
+ * sends GET_QUEUE_NUM, SET_BACKEND_REQ_FD, GET_MAX_MEM_SLOTS and even
+ * SET_VRING_ENABLE before its first SET_FEATURES, so "PROTOCOL_FEATURES
+ * negotiated" means offered by us and not refused by a SET_FEATURES
+ * without it. GET/SET_PROTOCOL_FEATURES only need it offered.
+ */
+static bool
+gating_ok(const VcBe *be, const VcMsgInfo *info)
+{
+    uint64_t need = info->features;
+
+    if (need & VC_F_PROTO) {
+        bool pf_req = info->request == VHOST_USER_GET_PROTOCOL_FEATURES ||
+                      info->request == VHOST_USER_SET_PROTOCOL_FEATURES;
+
+        if (!(be->offered_features & VC_F_PROTO) ||
+            (!pf_req && be->features_set && !(be->features & VC_F_PROTO))) {
+            return false;
+        }
+        need &= ~VC_F_PROTO;
+    }
+    if ((be->features & need) != need) {
+        return false;
+    }
+    if ((be->pfeatures & info->pfeatures) != info->pfeatures) {
+        /* Mutant no-mq still answers GET_QUEUE_NUM. */
+        return be->mutant == VC_MUT_NO_MQ && info->request == VHOST_USER_GET_QUEUE_NUM;
+    }
+    return true;
+}
+
+static int
+send_reply(VcBe *be, VcMsg *reply, const VcMsg *request)
+{
+    int r;
+
+    /* vhost-user.rst "Header": version 1 and REPLY; QEMU wants exactly 0x5. */
+    reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+    if (be->mutant == VC_MUT_REPLY_BIT_CLEAR) {
+        reply->hdr.flags = 0x1;
+    } else if (be->mutant == VC_MUT_REPLY_VERSION_2) {
+        reply->hdr.flags = 0x6;
+    } else if (be->mutant == VC_MUT_REPLY_EXTRA_FLAGS) {
+        reply->hdr.flags = 0xd;
+    }
+    reply->nfds = 0;
+    if (be->verbose) {
+        char buf[512];
+
+        vc_be_log(be, "-> %s reply flags=0x%x size=%u %s",
+                  vc_msg_short_name(VC_CHAN_MAIN, reply->hdr.request), reply->hdr.flags,
+                  reply->hdr.size, vc_msg_format(buf, sizeof(buf), VC_CHAN_MAIN, reply, request));
+    }
+    r = vc_msg_send(be->sock, reply, VC_BE_SEND_TIMEOUT_MS);
+    if (r < 0) {
+        vc_be_note(be, "sending the %s reply failed: %s",
+                   vc_msg_short_name(VC_CHAN_MAIN, reply->hdr.request), strerror(-r));
+    }
+    return r;
+}
+
+static int
+send_ack(VcBe *be, const VcMsg *request, uint64_t value)
+{
+    VcMsg ack;
+
+    vc_msg_init(&ack, request->hdr.request, VHOST_USER_REPLY_MASK);
+    reply_u64(&ack, value);
+    return send_reply(be, &ack, request);
+}
+
+/* vhost-user.rst "Communication" / REPLY_ACK: the ack for a rejected request. */
+static int
+reject(VcBe *be, const VcMsg *m)
+{
+    bool asked = (m->hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;
+
+    if (asked && ((be->pfeatures & VC_PF(REPLY_ACK)) ||
+                  be->mutant == VC_MUT_ACK_WITHOUT_NEGOTIATION)) {
+        return send_ack(be, m, be->mutant == VC_MUT_ACK_ALWAYS_ZERO ? 0 : 1);
+    }
+    return 0;
+}
+
+/* Returns: 0 to go on, -1 to end the connection. */
+static int
+handle_message(VcBe *be, VcMsg *m)
+{
+    const VcMsgInfo *info = vc_msg_info(VC_CHAN_MAIN, m->hdr.request);
+    unsigned faults = vc_msg_check_request(VC_CHAN_MAIN, m);
+    bool asked = (m->hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;
+    VcBeResult res = VC_BE_REJECT;
+    uint64_t pf;
+    VcMsg reply;
+    char buf[512];
+    int r = 0;
+
+    if (be->verbose) {
+        vc_be_log(be, "<- %s flags=0x%x size=%u fds=%u %s",
+                  info ? info->short_name : "UNKNOWN", m->hdr.flags, m->hdr.size, m->nfds,
+                  vc_msg_format(buf, sizeof(buf), VC_CHAN_MAIN, m, NULL));
+    }
+    if (faults) {
+        vc_be_note(be, "rejected: %s",
+                   vc_msg_fault_describe(buf, sizeof(buf), faults, VC_CHAN_MAIN, NULL, m));
+    } else if (!gating_ok(be, info)) {
+        vc_be_note(be, "rejected %s: its feature is not negotiated", info->short_name);
+    } else if (!handlers[m->hdr.request]) {
+        vc_be_note(be, "rejected %s: not supported", info->short_name);
+    } else {
+        vc_msg_init(&reply, m->hdr.request, VHOST_USER_REPLY_MASK);
+        reply_u64(&reply, 0);
+        res = handlers[m->hdr.request](be, m, &reply);
+    }
+    /* Fds a handler did not take (stray, or of a rejected request) are closed. */
+    vc_msg_close_fds(m);
+
+    switch (res) {
+    case VC_BE_CLOSE:
+        return -1;
+    case VC_BE_SILENT:
+        return 0;
+    case VC_BE_REJECT:
+        return reject(be, m) < 0 ? -1 : 0;
+    case VC_BE_OK:
+        break;
+    }
+    /* A SET_PROTOCOL_FEATURES that turns REPLY_ACK on is itself acked under it. */
+    pf = be->pfeatures;
+    if (m->hdr.request == VHOST_USER_SET_PROTOCOL_FEATURES) {
+        pf = m->payload.u64;
+    }
+    if (vc_msg_needs_reply(VC_CHAN_MAIN, m, pf, false) ||
+        (asked && be->mutant == VC_MUT_ACK_WITHOUT_NEGOTIATION)) {
+        r = send_reply(be, &reply, m);
+    }
+    if (r == 0 && be->mutant == VC_MUT_DOUBLE_REPLY &&
+        m->hdr.request == VHOST_USER_GET_FEATURES && asked && (pf & VC_PF(REPLY_ACK))) {
+        r = send_ack(be, m, 0);
+    }
+    return r < 0 ? -1 : 0;
+}
+
+/* Collects SCM_RIGHTS fds into @m (needs-whole-message mutant only). */
+static void
+take_cmsg_fds(struct msghdr *mh, VcMsg *m)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (m->nfds < VC_MSG_MAX_FDS) {
+                m->fds[m->nfds++] = fd;
+            } else {
+                close(fd);
+            }
+        }
+    }
+}
+
+/*
+ * Mutant needs-whole-message: the header as usual, then ONE non-blocking
+ * recv for the payload. A payload that arrives in a later segment makes it
+ * give up on the stream.
+ */
+static int
+recv_one_shot(VcBe *be, VcMsg *m)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * VC_MSG_MAX_FDS)];
+        struct cmsghdr align;
+    } ctl;
+    size_t got = 0;
+    ssize_t n;
+
+    m->nfds = 0;
+    while (got < sizeof(m->hdr)) {
+        struct iovec iov = {.iov_base = (char *)&m->hdr + got, .iov_len = sizeof(m->hdr) - got};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                            .msg_controllen = sizeof(ctl.buf)};
+
+        if (vc_wait_readable(be->sock, VC_MSG_REST_MS) <= 0) {
+            return -ETIME;
+        }
+        n = recvmsg(be->sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (n <= 0) {
+            return got == 0 ? -ECONNRESET : -EPROTO;
+        }
+        take_cmsg_fds(&mh, m);
+        got += (size_t)n;
+    }
+    if (m->hdr.size > VC_MSG_MAX_PAYLOAD) {
+        return -EPROTO;
+    }
+    if (m->hdr.size == 0) {
+        return 0;
+    }
+    n = recv(be->sock, m->payload.raw, m->hdr.size, MSG_DONTWAIT);
+    if (n != (ssize_t)m->hdr.size) {
+        vc_be_note(be, "%s: payload incomplete after the header; dropping the connection",
+                   vc_msg_short_name(VC_CHAN_MAIN, m->hdr.request));
+        return -EPROTO;
+    }
+    return 0;
+}
+
+/* Returns: 0 to go on, -1 when the connection is over. */
+static int
+read_one(VcBe *be)
+{
+    VcMsg m;
+    int r;
+
+    m.nfds = 0;
+    if (be->mutant == VC_MUT_NEEDS_WHOLE_MESSAGE) {
+        r = recv_one_shot(be, &m);
+    } else {
+        r = vc_msg_recv(be->sock, &m, 0);
+    }
+    switch (r) {
+    case 0:
+        return handle_message(be, &m);
+    case -EAGAIN:
+        return 0;
+    case -ECONNRESET:
+        vc_be_log(be, "front end closed the connection");
+        return -1;
+    case -EMSGSIZE:
+        vc_msg_close_fds(&m);
+        vc_be_note(be, "rejected %s: payload of %u bytes is too large",
+                   vc_msg_short_name(VC_CHAN_MAIN, m.hdr.request), m.hdr.size);
+        if (m.hdr.size > (1u << 20)) {
+            /* vc_msg_recv() did not skip it: the stream is out of step. */
+            return -1;
+        }
+        return reject(be, &m) < 0 ? -1 : 0;
+    default:
+        vc_msg_close_fds(&m);
+        vc_be_note(be, "connection dropped: %s", r == -ETIME ? "message cut short" : strerror(-r));
+        return -1;
+    }
+}
+
+int
+vc_be_serve(VcBe *be, int sock, int stop_fd)
+{
+    struct pollfd pfd[2 + VC_BE_MAX_QUEUES];
+    int ring_of_pfd[2 + VC_BE_MAX_QUEUES];
+    int ret = 0;
+
+    conn_reset(be);
+    be->sock = sock;
+    be->connections++;
+    for (;;) {
+        int64_t now = vc_now_ms();
+        int timeout = -1;
+        unsigned n = 0;
+        int r;
+
+        pfd[n] = (struct pollfd){.fd = sock, .events = POLLIN};
+        ring_of_pfd[n++] = -1;
+        if (stop_fd >= 0) {
+            pfd[n] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+            ring_of_pfd[n++] = -2;
+        }
+        for (unsigned q = 0; q < be->dev.num_queues; q++) {
+            VcBeVring *vq = &be->vq[q];
+            int64_t due = vc_be_vring_next_due(vq);
+
+            if (vq->kick_fd >= 0 && vq->kick_watched) {
+                pfd[n] = (struct pollfd){.fd = vq->kick_fd, .events = POLLIN};
+                ring_of_pfd[n++] = (int)q;
+            }
+            /* A NOFD ring is busy-polled while it can run. */
+            if (vq->kick_nofd && vc_be_vring_runnable(be, vq)) {
+                timeout = 0;
+            }
+            if (due >= 0) {
+                int t = due <= now ? 0 : (int)(due - now);
+
+                timeout = (timeout < 0 || t < timeout) ? t : timeout;
+            }
+        }
+        r = poll(pfd, n, timeout);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            vc_be_note(be, "poll: %s", strerror(errno));
+            break;
+        }
+        if (stop_fd >= 0 && pfd[1].revents) {
+            ret = 1;
+            break;
+        }
+        /* Kicks first: a message may replace the fds polled above. */
+        for (unsigned i = 0; i < n; i++) {
+            if (ring_of_pfd[i] >= 0 && pfd[i].revents) {
+                VcBeVring *vq = &be->vq[ring_of_pfd[i]];
+
+                if (vq->kick_fd == pfd[i].fd && vq->kick_watched) {
+                    vc_be_vring_kick(be, vq);
+                }
+            }
+        }
+        if (pfd[0].revents && read_one(be) < 0) {
+            break;
+        }
+        for (unsigned q = 0; q < be->dev.num_queues; q++) {
+            VcBeVring *vq = &be->vq[q];
+
+            if (vq->kick_nofd) {
+                vc_be_vring_process(be, vq);
+            }
+            vc_be_vring_complete_due(be, vq, false);
+        }
+    }
+    conn_reset(be);
+    be->sock = -1;
+    return ret;
+}
