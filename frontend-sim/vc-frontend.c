@@ -172,9 +172,11 @@ handle_backend_msg(VcFrontend *fe, VcMsg *m)
     VcObs *o = obs_add(fe, faults ? VC_OBS_BACKEND_FAULT : VC_OBS_BACKEND_MSG, VC_CHAN_BACKEND,
                        m, faults, fe->bch->n_recv);
 
-    if (!faults) {
-        vc_msg_format(o->text + strlen(o->text), sizeof(o->text) - strlen(o->text) - 1,
-                      VC_CHAN_BACKEND, m, NULL);
+    if (!faults && m->hdr.size > 0) {
+        /* "BACKEND_VRING_CALL index=1 num=0": the name, a space, the decoded payload. */
+        size_t n = g_strlcat(o->text, " ", sizeof(o->text));
+
+        vc_msg_format(o->text + n, sizeof(o->text) - n, VC_CHAN_BACKEND, m, NULL);
     }
     switch (m->hdr.request) {
     case VHOST_USER_BACKEND_CONFIG_CHANGE_MSG:
