@@ -333,6 +333,12 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no socket path given");
             return NULL;
         }
+        if (!is_socket(spec->socket_path)) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s is not a socket%s",
+                        spec->socket_path, g_file_test(spec->socket_path, G_FILE_TEST_EXISTS)
+                                               ? "" : " (no such file)");
+            return NULL;
+        }
         d->sock_path = g_strdup(spec->socket_path);
         d->describe = g_strdup_printf("socket %s", spec->socket_path);
         return g_steal_pointer(&d);

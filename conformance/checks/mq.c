@@ -1,0 +1,87 @@
+/*
+ * mq.c -- multiple queue support. vhost-user.rst "Multiple queue support",
+ * GET_QUEUE_NUM; SPEC-FACTS 7.8.
+ */
+#include "vc-chk.h"
+#include "vc-error.h"
+#include "vc-msg-table.h"
+
+static VcVerdict
+queue_num_positive(VcCtx *ctx)
+{
+    static const VcStep negotiate[] = {VC_STEP_GET_FEATURES, VC_STEP_GET_PROTOCOL_FEATURES,
+                                       VC_STEP_SET_PROTOCOL_FEATURES, VC_STEP_END};
+    VcFrontend *fe = vc_ctx_connect(ctx, NULL);
+
+    if (!fe) {
+        return vc_ctx_done(ctx);
+    }
+    /* Not the profile's realize: that one refuses a count below what it wants before we judge. */
+    VC_TRY(ctx, vc_fe_run_steps(fe, negotiate, VC_ERR(ctx)));
+    if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_MQ)) {
+        return vc_ctx_skip(ctx, "MQ was not negotiated");
+    }
+    VC_TRY(ctx, vc_fe_simple(fe, VHOST_USER_GET_QUEUE_NUM, 0, false, &fe->queue_num,
+                             VC_ERR(ctx)));
+    vc_expect(ctx, fe->queue_num >= 1, "GET_QUEUE_NUM answered %" G_GUINT64_FORMAT
+              ", want at least 1", fe->queue_num);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "GET_QUEUE_NUM = %" G_GUINT64_FORMAT, fe->queue_num);
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+queue_indexes(VcCtx *ctx)
+{
+    VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *how = NULL;
+    unsigned n, bad;
+    bool acked;
+
+    if (!fe) {
+        return vc_ctx_done(ctx);
+    }
+    if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_MQ) || fe->queue_num == 0) {
+        return vc_ctx_skip(ctx, "MQ was not negotiated");
+    }
+    /* Every ring below the count can be configured (up to the 256 the fd messages address). */
+    n = (unsigned)MIN(fe->queue_num, (uint64_t)VC_FE_MAX_QUEUES);
+    for (unsigned q = 0; q < n; q++) {
+        if (!vc_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, q, fe->cfg.ring_size, true, NULL,
+                               VC_ERR(ctx))) {
+            vc_ctx_violation(ctx, "SET_VRING_NUM for ring %u (GET_QUEUE_NUM %" G_GUINT64_FORMAT
+                             "): %s", q, fe->queue_num, ctx->err->message);
+            g_clear_error(VC_ERR(ctx));
+            return vc_ctx_done(ctx);
+        }
+    }
+    /* One past the end must be refused, never crash the daemon. */
+    bad = n;
+    acked = vc_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, bad, fe->cfg.ring_size, true, NULL,
+                              &err);
+    if (vc_ctx_daemon_dead(ctx, 300, &how)) {
+        vc_ctx_violation(ctx, "SET_VRING_NUM for ring %u, beyond GET_QUEUE_NUM: the daemon %s",
+                         bad, how);
+        return vc_ctx_done(ctx);
+    }
+    if (acked && vc_chk_has_reply_ack(fe)) {
+        vc_ctx_violation(ctx, "SET_VRING_NUM for ring %u, beyond GET_QUEUE_NUM %" G_GUINT64_FORMAT
+                         ", was acked 0", bad, fe->queue_num);
+        return vc_ctx_done(ctx);
+    }
+    vc_ctx_note(ctx, "rings 0..%u configured; ring %u refused (%s)", n - 1, bad,
+                err ? err->message : "no ack requested");
+    return vc_ctx_done(ctx);
+}
+
+static const VcCheck checks[] = {
+    {"VU-MQ-01", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO, VC_PF(MQ), 0,
+     "GET_QUEUE_NUM answers a u64 of at least 1", "queue-num-zero", queue_num_positive},
+    {"VU-MQ-02", "vhost-user.rst#multiple-queue-support", VC_MUST, VC_F_PROTO, VC_PF(MQ), 0,
+     "every ring below GET_QUEUE_NUM can be set up; one beyond it is refused without harm",
+     "crash-on-bad-index", queue_indexes},
+};
+
+const VcCheckArea vc_area_mq = {"mq", checks, G_N_ELEMENTS(checks)};

@@ -1,0 +1,271 @@
+/*
+ * ring.c -- ring states: stopped, started but disabled, started and enabled.
+ * vhost-user.rst "Ring states"; SPEC-FACTS 7.4.
+ *
+ * Every "nothing may happen" observation follows a GET_FEATURES round trip
+ * (the daemon has handled every earlier message) and a quiet period; every
+ * negative result is then confirmed by making the ring work, so that a
+ * daemon that simply never processes anything is not mistaken for one that
+ * obeys the rule (such a run is reported as inconclusive, a SKIP).
+ */
+#include "vc-chk.h"
+#include "vc-msg-table.h"
+
+#define N 8
+
+/* After a quiet negative phase: the ring must work once allowed, or the check proves nothing. */
+static bool
+confirm_works(VcCtx *ctx, VcRngDrv *d, unsigned want, bool kick, const char *after)
+{
+    unsigned got;
+
+    if (kick) {
+        vc_vq_kick(d->vq);
+    }
+    got = vc_rng_wait(d, want, vc_ctx_wait_ms(ctx));
+    if (got < want) {
+        vc_ctx_skip(ctx, "inconclusive: the ring did not work even %s (%u of %u completed)", after,
+                    got, want);
+        return false;
+    }
+    return true;
+}
+
+static VcVerdict
+stopped_ring_untouched(VcCtx *ctx)
+{
+    VcStartPlan plan = {.prepost = N};
+    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(GString) what = g_string_new(NULL);
+    VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+
+    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &d)) {
+        return vc_ctx_done(ctx);
+    }
+    /* Buffers were available before SET_VRING_KICK; nobody has kicked yet. */
+    if (!vc_chk_quiet(ctx, d, fe->cfg.start_idx, what)) {
+        if (!vc_ctx_failed(ctx)) {
+            vc_ctx_violation(ctx, "before any kick (the ring is stopped) %s", what->str);
+        }
+        return vc_ctx_done(ctx);
+    }
+    if (confirm_works(ctx, d, N, true, "after a kick")) {
+        vc_ctx_note(ctx, "nothing happened before the first kick; %u requests completed after it",
+                    N);
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+enable_remembered_while_stopped(VcCtx *ctx)
+{
+    VcStartPlan plan = {.enable_before_kick = true};
+    g_autoptr(VcRngDrv) d = NULL;
+    VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+    unsigned got;
+
+    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &d)) {
+        return vc_ctx_done(ctx);
+    }
+    got = vc_chk_round(ctx, d, N);
+    vc_expect(ctx, got == N, "SET_VRING_ENABLE 1 sent before SET_VRING_KICK was forgotten: "
+              "%u of %u requests completed after a kick", got, N);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "an enable sent while the ring was stopped applied when it started");
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+disabled_ring_no_side_effects(VcCtx *ctx)
+{
+    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 2);
+    g_autoptr(GString) what = g_string_new(NULL);
+    uint16_t used;
+
+    if (!d) {
+        return vc_ctx_done(ctx);
+    }
+    if (vc_chk_round(ctx, d, N) != N) {
+        return vc_ctx_skip(ctx, "inconclusive: the enabled ring did not complete %u requests", N);
+    }
+    VC_TRY(ctx, vc_fe_set_vring_enable(d->fe, 0, false, VC_ERR(ctx)));
+    used = vc_vq_used_idx(d->vq);
+    vc_rng_post(d, N);
+    vc_vq_publish(d->vq);
+    vc_vq_kick(d->vq);
+    if (!vc_chk_quiet(ctx, d, used, what)) {
+        if (!vc_ctx_failed(ctx)) {
+            vc_ctx_violation(ctx, "with the started ring disabled, %s (an rng ring must not "
+                             "supply data while disabled)", what->str);
+        }
+        return vc_ctx_done(ctx);
+    }
+    VC_TRY(ctx, vc_fe_set_vring_enable(d->fe, 0, true, VC_ERR(ctx)));
+    if (confirm_works(ctx, d, N, true, "after SET_VRING_ENABLE 1")) {
+        vc_ctx_note(ctx, "disabled: no buffer filled, used index still; re-enabled: %u completed",
+                    N);
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+enabled_ring_processed(VcCtx *ctx)
+{
+    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 2);
+
+    if (!d) {
+        return vc_ctx_done(ctx);
+    }
+    for (unsigned round = 0; round < 5; round++) {
+        unsigned got = vc_chk_round(ctx, d, N);
+        if (got != N) {
+            vc_ctx_violation(ctx, "round %u: %u of %u requests completed on a started, enabled "
+                             "ring", round + 1, got, N);
+            return vc_ctx_done(ctx);
+        }
+    }
+    vc_ctx_note(ctx, "5 rounds of %u requests completed", N);
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+ring_begins_disabled(VcCtx *ctx)
+{
+    VcStartPlan plan = {.skip_enable = true};
+    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(GString) what = g_string_new(NULL);
+    VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+
+    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &d)) {
+        return vc_ctx_done(ctx);
+    }
+    vc_rng_post(d, N);
+    vc_vq_publish(d->vq);
+    vc_vq_kick(d->vq);
+    if (!vc_chk_quiet(ctx, d, fe->cfg.start_idx, what)) {
+        if (!vc_ctx_failed(ctx)) {
+            vc_ctx_violation(ctx, "with PROTOCOL_FEATURES negotiated and no SET_VRING_ENABLE, %s",
+                             what->str);
+        }
+        return vc_ctx_done(ctx);
+    }
+    VC_TRY(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx)));
+    if (confirm_works(ctx, d, N, true, "after SET_VRING_ENABLE 1")) {
+        vc_ctx_note(ctx, "kicked but not enabled: nothing; enabled: %u completed", N);
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+kick_starts_ring(VcCtx *ctx)
+{
+    const unsigned n = 16;
+    VcStartPlan plan = {.prepost = n};
+    g_autoptr(VcRngDrv) d = NULL;
+    VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+    unsigned got;
+
+    if (!fe || !vc_chk_start(ctx, fe, &plan, n, &d)) {
+        return vc_ctx_done(ctx);
+    }
+    /* One kick for everything that was already available. */
+    vc_vq_kick(d->vq);
+    got = vc_rng_wait(d, n, vc_ctx_wait_ms(ctx));
+    vc_expect(ctx, got == n, "one kick after %u requests were made available: %u completed", n,
+              got);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "one kick consumed all %u prefilled requests", n);
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+get_vring_base_stops(VcCtx *ctx)
+{
+    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 2);
+    g_autoptr(GString) what = g_string_new(NULL);
+    uint32_t base;
+    uint16_t used;
+
+    if (!d) {
+        return vc_ctx_done(ctx);
+    }
+    if (vc_chk_round(ctx, d, N) != N) {
+        return vc_ctx_skip(ctx, "inconclusive: the ring did not complete %u requests", N);
+    }
+    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &base, VC_ERR(ctx)));
+    vc_rng_reap(d);
+    vc_vq_take_call(d->vq);
+    used = vc_vq_used_idx(d->vq);
+    vc_rng_post(d, N);
+    vc_vq_publish(d->vq);
+    vc_vq_kick(d->vq);
+    if (!vc_chk_quiet(ctx, d, used, what)) {
+        if (!vc_ctx_failed(ctx)) {
+            vc_ctx_violation(ctx, "after GET_VRING_BASE (ring stopped), a kick with new buffers: "
+                             "%s", what->str);
+        }
+        return vc_ctx_done(ctx);
+    }
+    vc_expect(ctx, vc_vq_take_call(d->vq) == 0, "after GET_VRING_BASE the daemon signalled the "
+              "call notifier");
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "after GET_VRING_BASE a kick with %u new buffers changed nothing", N);
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+no_protocol_features_enables(VcCtx *ctx)
+{
+    VcFeConfig cfg = vc_ctx_config(ctx);
+    g_autoptr(VcRngDrv) d = NULL;
+    unsigned got;
+
+    cfg.no_protocol_features = true;
+    cfg.profile = vc_profile_find("qemu-legacy");
+    d = vc_chk_open_rng(ctx, &cfg, N, 64, 2);
+    if (!d) {
+        return vc_ctx_done(ctx);
+    }
+    if (vc_fe_has_feature(d->fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
+        return vc_ctx_error(ctx, "the front end acked PROTOCOL_FEATURES although told not to");
+    }
+    got = vc_chk_round(ctx, d, N);
+    vc_expect(ctx, got == N, "SET_FEATURES without PROTOCOL_FEATURES must enable the rings: %u of "
+              "%u requests completed with no SET_VRING_ENABLE", got, N);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "rings ran without SET_VRING_ENABLE when bit 30 was not acked");
+    }
+    return vc_ctx_done(ctx);
+}
+
+static const VcCheck checks[] = {
+    {"VU-RING-01", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "a stopped ring (no kick yet) is not processed at all", "process-on-set-kick",
+     stopped_ring_untouched},
+    {"VU-RING-02", "vhost-user.rst#ring-states", VC_SHOULD, VC_F_PROTO, 0, VC_CHECK_DATAPATH,
+     "an enable sent while the ring is stopped applies when it starts", "enable-reset-by-kick",
+     enable_remembered_while_stopped},
+    {"VU-RING-03", "vhost-user.rst#ring-states", VC_MUST, VC_F_PROTO, 0, VC_CHECK_DATAPATH,
+     "a started but disabled ring is processed without side effects", "ignore-disable",
+     disabled_ring_no_side_effects},
+    {"VU-RING-04", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "a started and enabled ring is processed normally, kick after kick",
+     "stall-after-first-kick", enabled_ring_processed},
+    {"VU-RING-05", "vhost-user.rst#ring-states", VC_MUST, VC_F_PROTO, 0, VC_CHECK_DATAPATH,
+     "with PROTOCOL_FEATURES a ring begins disabled until SET_VRING_ENABLE 1", "start-enabled",
+     ring_begins_disabled},
+    {"VU-RING-06", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "a kick starts the ring and everything already available is consumed", "one-per-kick",
+     kick_starts_ring},
+    {"VU-RING-07", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "GET_VRING_BASE stops the ring: later kicks do nothing", "run-after-get-base",
+     get_vring_base_stops},
+    {"VU-RING-08", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "without PROTOCOL_FEATURES negotiated, rings are enabled at once", "always-need-enable",
+     no_protocol_features_enables},
+};
+
+const VcCheckArea vc_area_ring = {"ring", checks, G_N_ELEMENTS(checks)};

@@ -1,0 +1,23 @@
+/*
+ * vc-registry.c -- the one list to edit when a checks/ file is added.
+ * An explicit list rather than linker sections: the checks live in a static
+ * library, where section-only objects would be dropped.
+ */
+#include "vc-runner.h"
+
+extern const VcCheckArea vc_area_hdr, vc_area_neg, vc_area_ring, vc_area_vring_base,
+    vc_area_reply_ack, vc_area_mem, vc_area_mq, vc_area_notify, vc_area_virtio_ring,
+    vc_area_rng, vc_area_status, vc_area_cli;
+
+static const VcCheckArea *const areas[] = {
+    &vc_area_hdr,  &vc_area_neg,    &vc_area_ring,        &vc_area_vring_base,
+    &vc_area_reply_ack, &vc_area_mem, &vc_area_mq,        &vc_area_notify,
+    &vc_area_virtio_ring, &vc_area_rng, &vc_area_status,  &vc_area_cli,
+};
+
+const VcCheckArea *const *
+vc_registry_areas(unsigned *n)
+{
+    *n = G_N_ELEMENTS(areas);
+    return areas;
+}

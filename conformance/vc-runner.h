@@ -1,0 +1,71 @@
+/*
+ * vc-runner.h -- selects checks, owns the daemon's lifetime across them,
+ * runs each check in its own context and collects results.
+ */
+#ifndef VC_RUNNER_H
+#define VC_RUNNER_H
+
+#include <glib.h>
+
+#include "vc-check.h"
+
+/** VcRunOptions: one run. Strings are borrowed. */
+typedef struct VcRunOptions {
+    VcLaunchSpec launch;     /* how to start and reach the daemon */
+    VcFeConfig fe;           /* base front-end configuration */
+    const char *device;      /* device type; NULL: from --print-capabilities */
+    bool verbose;            /* progress and daemon troubles on stderr */
+    VcConnTap tap;           /* installed on every front end, may be NULL */
+    void *tap_opaque;
+} VcRunOptions;
+
+/**
+ * VcResultCb:
+ * Called as each check finishes, in order (for streamed TAP and progress).
+ */
+typedef void (*VcResultCb)(void *opaque, guint index, guint total, const VcResult *r);
+
+/**
+ * vc_registry_areas:
+ * Returns: every check area, in catalog order; @n gets the count.
+ */
+const VcCheckArea *const *vc_registry_areas(unsigned *n);
+
+/** vc_registry_find: Returns: the check with rule ID @id, or NULL. */
+const VcCheck *vc_registry_find(const char *id);
+
+/**
+ * vc_runner_select:
+ * @only: (nullable): IDs or ID prefixes ("VU-RING" selects the area) to keep
+ * @skip: (nullable): IDs or prefixes to drop
+ * @error: set when an entry matches no check
+ *
+ * Returns: (transfer container): the selected checks (const VcCheck *), in
+ * catalog order.
+ */
+GPtrArray *vc_runner_select(char **only, char **skip, GError **error);
+
+/**
+ * vc_runner_run:
+ * @opts: the run
+ * @checks: from vc_runner_select()
+ * @cb: (nullable): per-result callback
+ *
+ * Starts the daemon, runs every check and stops the daemon. Never aborts on
+ * a daemon's behaviour: a daemon that cannot be started makes its checks
+ * ERROR (checks that launch the program themselves still run).
+ *
+ * Returns: (transfer full): a GArray of VcResult, one per check, with
+ * vc_result_clear() as its clear function.
+ */
+GArray *vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *opaque);
+
+/**
+ * vc_runner_device_from_capabilities:
+ * @json: --print-capabilities output
+ * Returns: (transfer full) (nullable): its "type" member, or NULL when it is
+ * not a JSON object with a string "type".
+ */
+char *vc_runner_device_from_capabilities(const char *json);
+
+#endif /* VC_RUNNER_H */

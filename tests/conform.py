@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""Integration tests: vhost-conform against the reference daemon and its mutants.
+
+Prints TAP 13 (meson protocol 'tap'). Modes:
+
+  reference VHOST_CONFORM DAEMON      every check PASSes against the reference
+  mutants   VHOST_CONFORM DAEMON      every check FAILs (MUST) or WARNs (SHOULD)
+                                      against the mutant that breaks its rule
+  catalog   VHOST_CONFORM CATALOG.md  the committed catalog is what --list prints
+  cli       VHOST_CONFORM DAEMON      command-line errors, exit codes, reports
+
+With VC_VALGRIND=1 in the environment (the 'valgrind' test setup), every
+vhost-conform run goes through valgrind and a valgrind error fails the test.
+"""
+
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+VALGRIND = ["valgrind", "--quiet", "--error-exitcode=3", "--leak-check=full",
+            "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
+            "--trace-children=no", "--child-silent-after-fork=yes"]
+UNDER_VALGRIND = os.environ.get("VC_VALGRIND") == "1"
+RUN_TIMEOUT = 900 if UNDER_VALGRIND else 240
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        print("TAP version 13", flush=True)
+
+    def plan(self, n):
+        print(f"1..{n}", flush=True)
+
+    def result(self, ok, text, detail=None):
+        self.n += 1
+        if not ok:
+            self.failed += 1
+        text = text.replace("#", "(hash)")
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {text}", flush=True)
+        if detail and not ok:
+            for line in str(detail).splitlines()[-15:]:
+                print(f"# {line}", flush=True)
+
+
+def conform(exe, *args, timeout=RUN_TIMEOUT):
+    cmd = ([*VALGRIND] if UNDER_VALGRIND else []) + [exe, *args]
+    env = dict(os.environ)
+    if UNDER_VALGRIND:
+        env["VC_UNDER_VALGRIND"] = "1"
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def catalog(exe):
+    p = subprocess.run([exe, "--list", "--format", "json"], capture_output=True, text=True,
+                       timeout=60, check=True)
+    return json.loads(p.stdout)
+
+
+def run_json(exe, args):
+    with tempfile.TemporaryDirectory(prefix="vc-test-") as d:
+        path = os.path.join(d, "report.json")
+        p = conform(exe, "--format", "tap", "--json", path, *args)
+        report = None
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                report = json.load(f)
+        return p, report
+
+
+def mode_reference(exe, daemon):
+    tap = Tap()
+    checks = catalog(exe)
+    p, report = run_json(exe, ["--backend", daemon])
+    results = {r["id"]: r for r in (report or {}).get("results", [])}
+    tap.plan(len(checks) + 2)
+    tap.result(p.returncode == 0, f"vhost-conform exits 0 against the reference "
+               f"(got {p.returncode})", p.stderr)
+    tap.result(not UNDER_VALGRIND or p.returncode != 3, "no valgrind error", p.stderr)
+    for c in checks:
+        r = results.get(c["id"])
+        ok = r is not None and r["verdict"] == "PASS"
+        tap.result(ok, f"{c['id']} PASSes against the reference",
+                   f"verdict {r['verdict']}: {r['reason']}" if r else "no result")
+    return tap.failed
+
+
+def one_mutant(exe, daemon, c):
+    p, report = run_json(exe, ["--only", c["id"], "--backend", daemon,
+                               f"--mutant={c['mutant']}"])
+    r = (report or {}).get("results", [None])[0]
+    return c, p, r
+
+
+def mode_mutants(exe, daemon):
+    tap = Tap()
+    checks = catalog(exe)
+    tap.plan(len(checks))
+    workers = 1 if UNDER_VALGRIND else 2
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for c, p, r in pool.map(lambda c: one_mutant(exe, daemon, c), checks):
+            want = "FAIL" if c["level"] == "MUST" else "WARN"
+            got = r["verdict"] if r else "no result"
+            ok = r is not None and got == want and r["id"] == c["id"]
+            if UNDER_VALGRIND and p.returncode == 3:
+                ok = False
+                got += " + valgrind error"
+            tap.result(ok, f"{c['id']} reports mutant {c['mutant']}: {want} (got {got})",
+                       (r or {}).get("reason", "") + "\n" + p.stderr)
+    return tap.failed
+
+
+def mode_catalog(exe, path):
+    tap = Tap()
+    tap.plan(1)
+    p = subprocess.run([exe, "--list", "--format", "md"], capture_output=True, text=True,
+                       timeout=60)
+    with open(path, encoding="utf-8") as f:
+        committed = f.read()
+    tap.result(p.returncode == 0 and p.stdout == committed,
+               "conformance/CATALOG.md is what 'vhost-conform --list --format md' prints "
+               "(regenerate it with that command)",
+               "the committed catalog is stale" if p.stdout != committed else p.stderr)
+    return tap.failed
+
+
+def mode_cli(exe, daemon):
+    tap = Tap()
+    cases = [
+        # (args, expected exit, substring expected on stderr, description)
+        (["--no-such-flag"], 2, "Unknown option", "an unknown flag is refused"),
+        ([], 2, "exactly one of", "no back end given"),
+        (["--socket", "/x", "--backend", daemon], 2, "exactly one of", "two back ends given"),
+        (["--only", "VU-NOPE-99", "--backend", daemon], 2, "no check has the ID",
+         "an unknown check ID is refused"),
+        (["--timeout", "-3", "--backend", daemon], 2, "duration", "a negative timeout"),
+        (["--profile", "qemu-99", "--backend", daemon], 2, "unknown profile", "unknown profile"),
+        (["--ring-size", "3", "--backend", daemon], 2, "power of two", "bad ring size"),
+        (["--format", "xml", "--backend", daemon], 2, "--format", "bad format"),
+        (["--backend", "/nonexistent/daemon"], 99, "", "a missing program is an ERROR, exit 99"),
+        (["--socket", "/nonexistent/sock"], 99, "", "a missing socket is an ERROR, exit 99"),
+        (["--only", "VU-HDR-01", "--backend", daemon], 0, "", "one check selected, exit 0"),
+        (["--only", "VU-HDR-01", "--backend", daemon, "--mutant=reply-bit-clear"], 1, "",
+         "a FAIL gives exit 1"),
+        (["--only", "VU-NEG-04", "--backend", daemon, "--mutant=no-mq"], 0, "",
+         "a WARN alone gives exit 0"),
+        (["--only", "VU-RING", "--device", "blk", "--backend", daemon], 77, "",
+         "every check skipped gives exit 77"),
+    ]
+    tap.plan(len(cases) + 4)
+    for args, code, text, what in cases:
+        p = conform(exe, "--format", "tap", *args, timeout=RUN_TIMEOUT)
+        ok = p.returncode == code and text in p.stderr
+        if code == 2:
+            ok = ok and len(p.stderr.strip().splitlines()) == 1
+        tap.result(ok, f"{what}: exit {code}", f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
+    # Reports: JUnit and JSON files, TAP on stdout.
+    with tempfile.TemporaryDirectory(prefix="vc-test-") as d:
+        junit = os.path.join(d, "r.xml")
+        js = os.path.join(d, "r.json")
+        p = conform(exe, "--format", "tap", "--junit", junit, "--json", js, "--only",
+                    "VU-HDR-01,VU-NEG-04", "--backend", daemon, "--mutant=reply-bit-clear")
+        tap.result(p.stdout.startswith("TAP version 13\n1..2\n") and "not ok 1 - VU-HDR-01" in
+                   p.stdout and "ok 2 - VU-NEG-04" in p.stdout, "TAP on stdout", p.stdout)
+        try:
+            import xml.etree.ElementTree as ET
+            suite = ET.parse(junit).getroot().find("testsuite")
+            ok = suite is not None and suite.get("tests") == "2" and suite.get("failures") == "1"
+        except Exception as e:  # noqa: BLE001 - any parse problem is a test failure
+            ok, suite = False, e
+        tap.result(ok, "JUnit report written", str(suite))
+        try:
+            with open(js, encoding="utf-8") as f:
+                rep = json.load(f)
+            ok = [r["verdict"] for r in rep["results"]] == ["FAIL", "PASS"] and \
+                rep["exit_code"] == 1
+        except Exception as e:  # noqa: BLE001
+            ok, rep = False, e
+        tap.result(ok, "JSON report written", str(rep))
+    # The daemon's own arguments: everything after --backend PROGRAM up to "--".
+    p = conform(exe, "--backend", daemon, "--mutant=no-mq", "--", "--format", "tap", "--only",
+                "VU-NEG-04")
+    tap.result(p.returncode == 0 and "# WARN" in p.stdout,
+               "arguments after --backend go to the daemon up to --", p.stdout + p.stderr)
+    return tap.failed
+
+
+def main():
+    if len(sys.argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, exe, arg = sys.argv[1:]
+    fn = {"reference": mode_reference, "mutants": mode_mutants, "catalog": mode_catalog,
+          "cli": mode_cli}.get(mode)
+    if not fn:
+        print(f"unknown mode {mode}", file=sys.stderr)
+        return 2
+    return 1 if fn(exe, arg) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
