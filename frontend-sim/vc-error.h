@@ -10,7 +10,7 @@
 
 #include <glib.h>
 
-#define VC_ERROR (vc_error_quark())
+#define VC_SIM_ERROR (vc_error_quark())
 
 typedef enum VcErrorCode {
     VC_ERROR_TRANSPORT,  /* socket error other than the peer closing: environment */

@@ -326,7 +326,7 @@ read_reply(VcFrontend *fe, const VcMsg *req, VcMsg *reply, GError **error)
 
         if (r == 0) {
             fe->broken = true;
-            g_set_error(error, VC_ERROR, VC_ERROR_TIMEOUT, "%s: no reply within %d ms", name,
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_TIMEOUT, "%s: no reply within %d ms", name,
                         fe->timeout_ms);
             return false;
         }
@@ -367,7 +367,7 @@ read_reply(VcFrontend *fe, const VcMsg *req, VcMsg *reply, GError **error)
         if (faults & (VC_MSG_FAULT_REQUEST | VC_MSG_FAULT_SIZE | VC_MSG_FAULT_FIELD |
                       VC_MSG_FAULT_FDS)) {
             vc_msg_fault_describe(desc, sizeof(desc), faults, VC_CHAN_MAIN, req, reply);
-            g_set_error(error, VC_ERROR, VC_ERROR_PROTOCOL, "%s", desc);
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_PROTOCOL, "%s", desc);
             vc_msg_close_fds(reply);
             if (faults & VC_MSG_FAULT_REQUEST) {
                 fe->broken = true;
@@ -416,7 +416,7 @@ request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int de
     int r;
 
     if (fe->broken || fe->conn->closed) {
-        g_set_error(error, VC_ERROR, VC_ERROR_CLOSED,
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_CLOSED,
                     "%s: the connection is no longer usable after an earlier failure", name);
         return false;
     }
@@ -450,7 +450,7 @@ request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int de
         reply->hdr.size == sizeof(uint64_t) && reply->payload.u64 != 0) {
         VcObs *o = obs_add(fe, VC_OBS_NACK, VC_CHAN_MAIN, req, 0, fe->conn->n_recv);
         o->u64 = reply->payload.u64;
-        g_set_error(error, VC_ERROR, VC_ERROR_NACK, "%s: the daemon answered %" G_GUINT64_FORMAT
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_NACK, "%s: the daemon answered %" G_GUINT64_FORMAT
                     " (failure)", name, reply->payload.u64);
         vc_msg_close_fds(reply);
         return false;
@@ -614,7 +614,7 @@ vc_fe_set_backend_req_fd(VcFrontend *fe, GError **error)
     bool ok;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE, "socketpair: %s", g_strerror(errno));
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "socketpair: %s", g_strerror(errno));
         return false;
     }
     vc_conn_free(fe->bch);
@@ -696,7 +696,7 @@ vc_fe_setup_memory(VcFrontend *fe, GError **error)
     }
     }
     if (r < 0) {
-        g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE, "guest memory (%s): %s",
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "guest memory (%s): %s",
                     huge ? "2 MiB hugepages" : "memfd", g_strerror(-r));
         vc_gmem_free(fe->gm);
         fe->gm = NULL;
@@ -732,7 +732,7 @@ vc_fe_set_mem_table(VcFrontend *fe, GError **error)
             continue;
         }
         if (n == VHOST_MEMORY_BASELINE_NREGIONS) {
-            g_set_error(error, VC_ERROR, VC_ERROR_USAGE,
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE,
                         "SET_MEM_TABLE carries at most %u regions", n);
             return false;
         }
@@ -824,14 +824,14 @@ vc_fe_make_notifier(VcNotify kind, bool kick, int *ours, int *theirs, GError **e
     case VC_NOTIFY_EVENTFD:
         *ours = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (*ours < 0) {
-            g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE, "eventfd: %s", g_strerror(errno));
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "eventfd: %s", g_strerror(errno));
             return false;
         }
         *theirs = *ours;
         return true;
     case VC_NOTIFY_PIPE:
         if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-            g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE, "pipe2: %s", g_strerror(errno));
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "pipe2: %s", g_strerror(errno));
             return false;
         }
         /* A kick travels front end -> daemon, a call daemon -> front end. */
@@ -871,7 +871,7 @@ vc_fe_create_queue(VcFrontend *fe, unsigned qi, GError **error)
     unsigned flags = 0;
 
     if (qi >= VC_FE_MAX_QUEUES) {
-        g_set_error(error, VC_ERROR, VC_ERROR_USAGE, "ring %u: at most %u rings", qi,
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "ring %u: at most %u rings", qi,
                     VC_FE_MAX_QUEUES);
         return false;
     }
@@ -915,7 +915,7 @@ vc_fe_set_vring_addr(VcFrontend *fe, unsigned qi, GError **error)
     g_autofree VcMsg *req = g_new(VcMsg, 1);
 
     if (!fe->q[qi].vq) {
-        g_set_error(error, VC_ERROR, VC_ERROR_USAGE, "ring %u was not created", qi);
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "ring %u was not created", qi);
         return false;
     }
     vc_msg_init(req, VHOST_USER_SET_VRING_ADDR, 0);
@@ -1075,7 +1075,7 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
         }
         if (fe->queue_num < fe->num_queues) {
             /* vhost-user.rst: the front end stops when it wants more queues than offered. */
-            g_set_error(error, VC_ERROR, VC_ERROR_UNSUPPORTED,
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_UNSUPPORTED,
                         "GET_QUEUE_NUM: the daemon offers %" G_GUINT64_FORMAT " queues, %u wanted",
                         fe->queue_num, fe->num_queues);
             return false;
@@ -1118,7 +1118,7 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
             return false;
         }
         if (reply->hdr.size == 0) {
-            g_set_error(error, VC_ERROR, VC_ERROR_NACK, "GET_CONFIG: the daemon answered with "
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_NACK, "GET_CONFIG: the daemon answered with "
                         "an empty payload (error)");
             return false;
         }
@@ -1177,7 +1177,7 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
         }
         return vc_fe_set_status(fe, 0, error);
     }
-    g_set_error(error, VC_ERROR, VC_ERROR_USAGE, "unknown lifecycle step %d", (int)step);
+    g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "unknown lifecycle step %d", (int)step);
     return false;
 }
 
@@ -1186,7 +1186,10 @@ vc_fe_run_steps(VcFrontend *fe, const VcStep *steps, GError **error)
 {
     for (const VcStep *s = steps; *s != VC_STEP_END; s++) {
         if (!run_step(fe, *s, error)) {
-            g_prefix_error(error, "%s: ", vc_step_name(*s));
+            /* Most errors already start with the request's name. */
+            if (error && *error && !g_str_has_prefix((*error)->message, vc_step_name(*s))) {
+                g_prefix_error(error, "%s: ", vc_step_name(*s));
+            }
             return false;
         }
     }

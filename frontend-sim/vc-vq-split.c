@@ -225,7 +225,7 @@ vc_vq_new_split(VcGmem *gm, unsigned index, uint16_t num, unsigned flags, unsign
     size_t avail_sz = 4 + 2 * (size_t)num + 2, used_sz = 4 + 8 * (size_t)num + 2;
 
     if (num == 0 || (num & (num - 1)) != 0 || num > 32768) {
-        g_set_error(error, VC_ERROR, VC_ERROR_USAGE, "ring size %u is not a power of two <= 32768",
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "ring size %u is not a power of two <= 32768",
                     num);
         return NULL;
     }
@@ -240,7 +240,7 @@ vc_vq_new_split(VcGmem *gm, unsigned index, uint16_t num, unsigned flags, unsign
     vq->avail = vc_gmem_alloc(gm, avail_sz, 4096, &vq->avail_gpa);
     vq->used = vc_gmem_alloc(gm, used_sz, 4096, &vq->used_gpa);
     if (!vq->desc || !vq->avail || !vq->used) {
-        g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE,
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE,
                     "guest memory too small for a ring of %u entries", num);
         return NULL;
     }
@@ -249,7 +249,7 @@ vc_vq_new_split(VcGmem *gm, unsigned index, uint16_t num, unsigned flags, unsign
         vq->indirect = vc_gmem_alloc(gm, (size_t)num * vq->indirect_max * 16, 4096,
                                      &vq->indirect_gpa);
         if (!vq->indirect) {
-            g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE,
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE,
                         "guest memory too small for indirect tables");
             return NULL;
         }

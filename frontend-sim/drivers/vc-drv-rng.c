@@ -14,12 +14,12 @@ vc_rng_new(VcFrontend *fe, unsigned q, unsigned n, uint32_t seg_len, unsigned ns
     g_autoptr(VcRngDrv) d = NULL;
 
     if (q >= VC_FE_MAX_QUEUES || !fe->q[q].vq) {
-        g_set_error(error, VC_ERROR, VC_ERROR_USAGE, "rng: ring %u does not exist", q);
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "rng: ring %u does not exist", q);
         return NULL;
     }
     if (nseg == 0 || nseg > VC_RNG_MAX_SEGS || seg_len == 0 || n == 0 ||
         n > fe->q[q].vq->num) {
-        g_set_error(error, VC_ERROR, VC_ERROR_USAGE, "rng: bad request shape");
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "rng: bad request shape");
         return NULL;
     }
     d = g_new0(VcRngDrv, 1);
@@ -33,7 +33,7 @@ vc_rng_new(VcFrontend *fe, unsigned q, unsigned n, uint32_t seg_len, unsigned ns
         VcRngReq *r = &d->req[i];
         for (unsigned s = 0; s < nseg; s++) {
             if (!vc_fe_alloc_buffer(fe, seg_len, 64, &r->seg[s].gpa)) {
-                g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE,
+                g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE,
                             "rng: guest memory too small for %u x %u x %u bytes", n, nseg,
                             seg_len);
                 return NULL;
@@ -44,7 +44,7 @@ vc_rng_new(VcFrontend *fe, unsigned q, unsigned n, uint32_t seg_len, unsigned ns
         r->nseg = nseg;
         if (readable_len &&
             !vc_fe_alloc_buffer(fe, readable_len, 64, &r->readable.gpa)) {
-            g_set_error(error, VC_ERROR, VC_ERROR_RESOURCE, "rng: guest memory too small");
+            g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "rng: guest memory too small");
             return NULL;
         }
         r->readable.len = readable_len;

@@ -182,13 +182,13 @@ START_TEST(new_rejects_bad_sizes)
     for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) err = NULL;
         ck_assert_ptr_null(vc_vq_new_split(gm, 0, bad[i], 0, 0, &err));
-        ck_assert(g_error_matches(err, VC_ERROR, VC_ERROR_USAGE));
+        ck_assert(g_error_matches(err, VC_SIM_ERROR, VC_ERROR_USAGE));
     }
     /* 32768 is the largest legal ring; it needs more than 16 KiB. */
     {
         g_autoptr(GError) err = NULL;
         ck_assert_ptr_null(vc_vq_new_split(gm, 0, 32768, 0, 0, &err));
-        ck_assert(g_error_matches(err, VC_ERROR, VC_ERROR_RESOURCE));
+        ck_assert(g_error_matches(err, VC_SIM_ERROR, VC_ERROR_RESOURCE));
     }
     {
         g_autoptr(GError) err = NULL;
