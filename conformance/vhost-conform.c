@@ -255,10 +255,28 @@ take_backend(int *argc, char **argv, char **program, GPtrArray *dargs, GError **
     return true;
 }
 
-static int
-run_checks(int argc, char **argv)
+static void
+cli_clear(Cli *cli)
 {
-    Cli cli = {0};
+    g_free(cli->backend_cmd);
+    g_free(cli->socket);
+    g_free(cli->listen);
+    g_free(cli->device);
+    g_free(cli->profile);
+    g_free(cli->timeout);
+    g_free(cli->start_timeout);
+    g_free(cli->format);
+    g_free(cli->junit);
+    g_free(cli->json);
+    g_free(cli->ring_size);
+    g_strfreev(cli->only);
+    g_strfreev(cli->skip);
+    memset(cli, 0, sizeof(*cli));
+}
+
+static int
+run_checks_with(Cli *cli, int argc, char **argv)
+{
     g_autofree char *program = NULL;
     g_autoptr(GPtrArray) dargs = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GOptionContext) oc = NULL;
@@ -269,37 +287,37 @@ run_checks(int argc, char **argv)
     VcRunOptions ro = {0};
     Stream stream = {0};
     GOptionEntry entries[] = {
-        {"backend-cmd", 0, 0, G_OPTION_ARG_STRING, &cli.backend_cmd,
+        {"backend-cmd", 0, 0, G_OPTION_ARG_STRING, &cli->backend_cmd,
          "Start a daemon that does not follow the program conventions; {socket} is replaced by "
          "the socket path", "'COMMAND {socket}'"},
-        {"socket", 0, 0, G_OPTION_ARG_FILENAME, &cli.socket,
+        {"socket", 0, 0, G_OPTION_ARG_FILENAME, &cli->socket,
          "Test a daemon already listening on PATH", "PATH"},
-        {"listen", 0, 0, G_OPTION_ARG_FILENAME, &cli.listen,
+        {"listen", 0, 0, G_OPTION_ARG_FILENAME, &cli->listen,
          "Listen on PATH for a daemon that connects as a client (with --backend-cmd to start it)",
          "PATH"},
-        {"fd", 0, 0, G_OPTION_ARG_NONE, &cli.use_fd,
+        {"fd", 0, 0, G_OPTION_ARG_NONE, &cli->use_fd,
          "Start the --backend program with --fd=N instead of --socket-path", NULL},
-        {"device", 0, 0, G_OPTION_ARG_STRING, &cli.device,
+        {"device", 0, 0, G_OPTION_ARG_STRING, &cli->device,
          "Device type (default: from --print-capabilities)", "TYPE"},
-        {"profile", 0, 0, G_OPTION_ARG_STRING, &cli.profile,
+        {"profile", 0, 0, G_OPTION_ARG_STRING, &cli->profile,
          "Front-end personality (default qemu-7.2)", "NAME"},
-        {"timeout", 0, 0, G_OPTION_ARG_STRING, &cli.timeout,
+        {"timeout", 0, 0, G_OPTION_ARG_STRING, &cli->timeout,
          "Deadline of every wait for the daemon (default 2s)", "DURATION"},
-        {"start-timeout", 0, 0, G_OPTION_ARG_STRING, &cli.start_timeout,
+        {"start-timeout", 0, 0, G_OPTION_ARG_STRING, &cli->start_timeout,
          "How long the daemon may take to listen (default 5s)", "DURATION"},
-        {"ring-size", 0, 0, G_OPTION_ARG_STRING, &cli.ring_size, "Ring size (default 256)", "N"},
-        {"format", 0, 0, G_OPTION_ARG_STRING, &cli.format,
+        {"ring-size", 0, 0, G_OPTION_ARG_STRING, &cli->ring_size, "Ring size (default 256)", "N"},
+        {"format", 0, 0, G_OPTION_ARG_STRING, &cli->format,
          "Output on stdout: tap or text (default: text on a terminal, tap otherwise); with "
          "--list: text, md or json", "FORMAT"},
-        {"junit", 0, 0, G_OPTION_ARG_FILENAME, &cli.junit, "Also write JUnit XML", "FILE"},
-        {"json", 0, 0, G_OPTION_ARG_FILENAME, &cli.json, "Also write a JSON report", "FILE"},
-        {"list", 0, 0, G_OPTION_ARG_NONE, &cli.list, "Print the check catalog and exit", NULL},
-        {"only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli.only,
+        {"junit", 0, 0, G_OPTION_ARG_FILENAME, &cli->junit, "Also write JUnit XML", "FILE"},
+        {"json", 0, 0, G_OPTION_ARG_FILENAME, &cli->json, "Also write a JSON report", "FILE"},
+        {"list", 0, 0, G_OPTION_ARG_NONE, &cli->list, "Print the check catalog and exit", NULL},
+        {"only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli->only,
          "Run only these checks (IDs or prefixes such as VU-RING)", "ID,..."},
-        {"skip", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli.skip, "Do not run these checks",
+        {"skip", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli->skip, "Do not run these checks",
          "ID,..."},
-        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cli.verbose, "Progress on stderr", NULL},
-        {"version", 0, 0, G_OPTION_ARG_NONE, &cli.version, "Print the version and exit", NULL},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose, "Progress on stderr", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &cli->version, "Print the version and exit", NULL},
         {NULL},
     };
     int modes, timeout_ms = 2000, start_ms = 5000, code;
@@ -322,7 +340,7 @@ run_checks(int argc, char **argv)
         g_printerr("vhost-conform: %s\n", err->message);
         return EXIT_USAGE;
     }
-    if (cli.version) {
+    if (cli->version) {
         printf("vhost-conform %s\n", VC_VERSION);
         return 0;
     }
@@ -330,44 +348,44 @@ run_checks(int argc, char **argv)
         g_printerr("vhost-conform: unexpected argument '%s'\n", argv[1]);
         return EXIT_USAGE;
     }
-    if (cli.list) {
-        if (g_strcmp0(cli.format, "json") == 0) {
+    if (cli->list) {
+        if (g_strcmp0(cli->format, "json") == 0) {
             list_catalog_json();
-        } else if (cli.format && !g_str_equal(cli.format, "md") && !g_str_equal(cli.format, "text")) {
+        } else if (cli->format && !g_str_equal(cli->format, "md") && !g_str_equal(cli->format, "text")) {
             g_printerr("vhost-conform: --list takes --format text, md or json\n");
             return EXIT_USAGE;
         } else {
-            list_catalog(cli.format);
+            list_catalog(cli->format);
         }
         return 0;
     }
-    if (cli.format && !g_str_equal(cli.format, "tap") && !g_str_equal(cli.format, "text")) {
+    if (cli->format && !g_str_equal(cli->format, "tap") && !g_str_equal(cli->format, "text")) {
         g_printerr("vhost-conform: --format must be tap or text\n");
         return EXIT_USAGE;
     }
-    modes = !!program + (!!cli.backend_cmd && !cli.listen) + !!cli.socket + !!cli.listen;
+    modes = !!program + (!!cli->backend_cmd && !cli->listen) + !!cli->socket + !!cli->listen;
     if (modes != 1) {
         g_printerr("vhost-conform: give exactly one of --backend, --backend-cmd, --socket or "
                    "--listen (see --help)\n");
         return EXIT_USAGE;
     }
-    if ((cli.timeout && (timeout_ms = parse_ms(cli.timeout)) < 0) ||
-        (cli.start_timeout && (start_ms = parse_ms(cli.start_timeout)) < 0)) {
+    if ((cli->timeout && (timeout_ms = parse_ms(cli->timeout)) < 0) ||
+        (cli->start_timeout && (start_ms = parse_ms(cli->start_timeout)) < 0)) {
         g_printerr("vhost-conform: a duration is a positive number of seconds, or of ms with "
                    "the suffix 'ms'\n");
         return EXIT_USAGE;
     }
     ro.fe.timeout_ms = timeout_ms;
-    if (cli.ring_size) {
+    if (cli->ring_size) {
         guint64 v;
-        if (!g_ascii_string_to_unsigned(cli.ring_size, 10, 1, 32768, &v, NULL) || (v & (v - 1))) {
+        if (!g_ascii_string_to_unsigned(cli->ring_size, 10, 1, 32768, &v, NULL) || (v & (v - 1))) {
             g_printerr("vhost-conform: --ring-size must be a power of two from 1 to 32768\n");
             return EXIT_USAGE;
         }
         ro.fe.ring_size = (uint16_t)v;
     }
-    if (cli.profile) {
-        ro.fe.profile = vc_profile_find(cli.profile);
+    if (cli->profile) {
+        ro.fe.profile = vc_profile_find(cli->profile);
         if (!ro.fe.profile) {
             unsigned np;
             const VcProfile *const *all = vc_profile_all(&np);
@@ -375,13 +393,13 @@ run_checks(int argc, char **argv)
             for (unsigned i = 0; i < np; i++) {
                 g_string_append_printf(names, "%s%s", i ? ", " : "", all[i]->name);
             }
-            g_printerr("vhost-conform: unknown profile '%s' (known: %s)\n", cli.profile,
+            g_printerr("vhost-conform: unknown profile '%s' (known: %s)\n", cli->profile,
                        names->str);
             return EXIT_USAGE;
         }
     }
-    only = split_ids(cli.only);
-    skip = split_ids(cli.skip);
+    only = split_ids(cli->only);
+    skip = split_ids(cli->skip);
     checks = vc_runner_select(only, skip, &err);
     if (!checks) {
         g_printerr("vhost-conform: %s\n", err->message);
@@ -389,26 +407,26 @@ run_checks(int argc, char **argv)
     }
     if (program) {
         g_ptr_array_add(dargs, NULL);
-        ro.launch.mode = cli.use_fd ? VC_LAUNCH_FD : VC_LAUNCH_SOCKET_PATH;
+        ro.launch.mode = cli->use_fd ? VC_LAUNCH_FD : VC_LAUNCH_SOCKET_PATH;
         ro.launch.program = program;
         ro.launch.args = (char *const *)dargs->pdata;
-    } else if (cli.listen) {
+    } else if (cli->listen) {
         ro.launch.mode = VC_LAUNCH_LISTEN;
-        ro.launch.socket_path = cli.listen;
-        ro.launch.command = cli.backend_cmd;
-    } else if (cli.backend_cmd) {
+        ro.launch.socket_path = cli->listen;
+        ro.launch.command = cli->backend_cmd;
+    } else if (cli->backend_cmd) {
         ro.launch.mode = VC_LAUNCH_COMMAND;
-        ro.launch.command = cli.backend_cmd;
+        ro.launch.command = cli->backend_cmd;
     } else {
         ro.launch.mode = VC_LAUNCH_CONNECT;
-        ro.launch.socket_path = cli.socket;
+        ro.launch.socket_path = cli->socket;
     }
     ro.launch.start_timeout_ms = start_ms;
-    ro.device = cli.device;
-    ro.verbose = cli.verbose;
+    ro.device = cli->device;
+    ro.verbose = cli->verbose;
 
     stream.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    stream.format = cli.format ? cli.format : (isatty(STDOUT_FILENO) ? "text" : "tap");
+    stream.format = cli->format ? cli->format : (isatty(STDOUT_FILENO) ? "text" : "tap");
     vc_launch_install_cleanup();
     if (g_str_equal(stream.format, "tap")) {
         vc_report_tap_begin(stdout, checks->len);
@@ -422,8 +440,8 @@ run_checks(int argc, char **argv)
         g_autofree char *backend = program ? (described && *described
                                               ? g_strdup_printf("%s %s", program, described)
                                               : g_strdup(program))
-                                           : g_strdup(cli.backend_cmd ? cli.backend_cmd
-                                                      : cli.socket ? cli.socket : cli.listen);
+                                           : g_strdup(cli->backend_cmd ? cli->backend_cmd
+                                                      : cli->socket ? cli->socket : cli->listen);
         VcRunInfo info = {.backend = backend, .tool_version = VC_VERSION, .started = started};
 
         results = vc_runner_run(&ro, checks, on_result, &stream);
@@ -437,32 +455,29 @@ run_checks(int argc, char **argv)
                            isatty(STDOUT_FILENO));
         }
         fflush(stdout);
-        if (cli.junit && !vc_report_junit(cli.junit, &info, (VcResult *)results->data,
+        if (cli->junit && !vc_report_junit(cli->junit, &info, (VcResult *)results->data,
                                           results->len, &err)) {
             g_printerr("vhost-conform: %s\n", err->message);
             g_clear_error(&err);
             code = code ? code : 99;
         }
-        if (cli.json && !vc_report_json(cli.json, &info, (VcResult *)results->data, results->len,
+        if (cli->json && !vc_report_json(cli->json, &info, (VcResult *)results->data, results->len,
                                         &err)) {
             g_printerr("vhost-conform: %s\n", err->message);
             g_clear_error(&err);
             code = code ? code : 99;
         }
     }
-    g_free(cli.backend_cmd);
-    g_free(cli.socket);
-    g_free(cli.listen);
-    g_free(cli.device);
-    g_free(cli.profile);
-    g_free(cli.timeout);
-    g_free(cli.start_timeout);
-    g_free(cli.format);
-    g_free(cli.junit);
-    g_free(cli.json);
-    g_free(cli.ring_size);
-    g_strfreev(cli.only);
-    g_strfreev(cli.skip);
+    return code;
+}
+
+static int
+run_checks(int argc, char **argv)
+{
+    Cli cli = {0};
+    int code = run_checks_with(&cli, argc, argv);
+
+    cli_clear(&cli);
     return code;
 }
 

@@ -530,8 +530,10 @@ vc_daemon_stop(VcDaemon *d)
         return false;
     }
     if (!proc_running(d)) {
-        /* Whatever it forked may still run in its group. */
-        kill(-d->pid, SIGKILL);
+        /* Whatever it forked may still run in its group (never kill(0): that is our group). */
+        if (d->pid > 0) {
+            kill(-d->pid, SIGKILL);
+        }
         return false;
     }
     vc_daemon_signal(d, d->stop_signal);
@@ -540,7 +542,9 @@ vc_daemon_stop(VcDaemon *d)
         vc_daemon_signal(d, SIGKILL);
         vc_daemon_wait_exit(d, 5000);
     }
-    kill(-d->pid, SIGKILL);
+    if (d->pid > 0) {
+        kill(-d->pid, SIGKILL);
+    }
     return clean;
 }
 

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Set up a Debian 12 machine, build vhost-conform, then either run it against
+# the bundled reference back end ("run") or run the whole test suite ("test").
+#
+#   scripts/bootstrap.sh run    install what is missing, build, print a per-rule report
+#   scripts/bootstrap.sh test   install what is missing, build, meson test (what CI runs)
+#
+# Extra arguments after "run" go to vhost-conform; after "test" to meson test.
+set -eu
+
+cd "$(dirname "$0")/.."
+what="${1:-}"
+[ $# -gt 0 ] && shift
+
+case "$what" in
+run|test) ;;
+*) echo "usage: $0 run|test [ARGS...]" >&2; exit 2 ;;
+esac
+
+# Debian packages the build and the tests need.
+packages="gcc meson ninja-build pkg-config python3 libglib2.0-dev libjson-glib-dev libpcap-dev \
+check valgrind"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+if [ -n "$missing" ]; then
+    echo "bootstrap: installing:$missing" >&2
+    if [ "$(id -u)" -eq 0 ]; then
+        sudo=""
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo="sudo"
+    else
+        echo "bootstrap: missing packages:$missing; run as root or install them" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ -f build/build.ninja ]; then
+    meson setup --reconfigure build >/dev/null
+else
+    meson setup build >/dev/null
+fi
+ninja -C build
+
+case "$what" in
+run)
+    exec ./build/conformance/vhost-conform --format text "$@" \
+        --backend ./build/backends/vhost-user-rng-ref
+    ;;
+test)
+    exec meson test -C build --print-errorlogs "$@"
+    ;;
+esac
