@@ -312,7 +312,9 @@ run_one(Runner *r, const VcCheck *c, const char *device, VcResult *res)
     ctx.tap_opaque = r->opts->tap_opaque;
 
     if ((c->flags & VC_CHECK_DATAPATH) && !device_has_datapath(device)) {
-        v = vc_ctx_skip(&ctx, "no datapath driver for device type '%s' yet", device);
+        v = g_str_equal(device, "unknown")
+                ? vc_ctx_skip(&ctx, "the device type is unknown: give --device TYPE")
+                : vc_ctx_skip(&ctx, "no datapath driver for device type '%s' yet", device);
     } else if ((c->flags & VC_CHECK_LAUNCH) && r->spec.mode != VC_LAUNCH_SOCKET_PATH &&
                r->spec.mode != VC_LAUNCH_FD) {
         v = vc_ctx_skip(&ctx, "needs a program started by the back-end program conventions "
