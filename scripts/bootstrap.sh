@@ -3,7 +3,8 @@
 # the bundled reference back end ("run") or run the whole test suite ("test").
 #
 #   scripts/bootstrap.sh run    install what is missing, build, print a per-rule report
-#   scripts/bootstrap.sh test   install what is missing, build, meson test (what CI runs)
+#   scripts/bootstrap.sh test   install what is missing, build, meson test, then meson test
+#                               --setup valgrind (what CI runs)
 #
 # Extra arguments after "run" go to vhost-conform; after "test" to meson test.
 set -eu
@@ -56,6 +57,8 @@ run)
         --backend ./build/backends/vhost-user-rng-ref
     ;;
 test)
-    exec meson test -C build --print-errorlogs "$@"
+    # The whole suite, then the same under valgrind (the harness must stay clean).
+    meson test -C build --print-errorlogs "$@"
+    exec meson test -C build --setup valgrind --print-errorlogs "$@"
     ;;
 esac
