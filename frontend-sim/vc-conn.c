@@ -102,9 +102,10 @@ vc_conn_recv(VcConn *conn, VcMsg *m, int timeout_ms)
     r = vc_msg_recv(conn->fd, m, timeout_ms);
     if (r == 0 || r == -EMSGSIZE) {
         conn->n_recv++;
-        if (conn->tap) {
-            conn->tap(conn->tap_opaque, conn, VC_DIR_B2F, m, 0);
-        }
+    }
+    /* An oversized payload was dropped unread: the tap only ever sees whole messages. */
+    if (r == 0 && conn->tap) {
+        conn->tap(conn->tap_opaque, conn, VC_DIR_B2F, m, 0);
     }
     if (r == -ECONNRESET || r == -EPROTO || r == -EMSGSIZE || r == -ETIME) {
         /* A half-read message leaves the stream out of step: nothing after it is trusted. */

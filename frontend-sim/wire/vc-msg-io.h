@@ -48,7 +48,8 @@ int vc_msg_send_raw(int sock, const void *buf, size_t len, const int *fds, unsig
 /**
  * vc_msg_recv:
  * @sock: connected socket
- * @m: (out): the message; its fds are owned by the caller
+ * @m: (out): the message; its fds are owned by the caller. Fds still attached
+ *     to @m from an earlier use are NOT closed: call vc_msg_close_fds() first.
  * @timeout_ms: deadline for the whole message, -1 for none; 0 polls
  *
  * Reads the 12-byte header with recvmsg() (collecting the fds that come
