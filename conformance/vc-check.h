@@ -81,6 +81,9 @@ struct VcCtx {
     GString *note;               /* what a PASS observed */
     VcConnTap tap;               /* installed on every front end (traces) */
     void *tap_opaque;
+    VcVqTap vq_tap;
+    uint64_t (*trace_frame)(void *opaque);  /* last frame written, or NULL */
+    uint64_t violation_frame;    /* frame current when the first violation was recorded */
 };
 
 /* --- Verdict helpers --------------------------------------------------------------------- */

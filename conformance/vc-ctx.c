@@ -23,6 +23,9 @@ vc_ctx_violation(VcCtx *ctx, const char *fmt, ...)
     if (!ctx->violated) {
         /* A violation outranks an earlier skip reason. */
         g_string_truncate(ctx->reason, 0);
+        if (ctx->trace_frame) {
+            ctx->violation_frame = ctx->trace_frame(ctx->tap_opaque);
+        }
     }
     set_reason(ctx, fmt, ap);
     va_end(ap);
@@ -156,6 +159,9 @@ vc_ctx_connect(VcCtx *ctx, const VcFeConfig *cfg)
     ctx->fe = vc_fe_new(fd, cfg ? cfg : &ctx->base);
     if (ctx->tap) {
         vc_fe_set_tap(ctx->fe, ctx->tap, ctx->tap_opaque);
+    }
+    if (ctx->vq_tap) {
+        vc_fe_set_vq_tap(ctx->fe, ctx->vq_tap, ctx->tap_opaque);
     }
     return ctx->fe;
 }

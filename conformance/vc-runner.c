@@ -310,6 +310,12 @@ run_one(Runner *r, const VcCheck *c, const char *device, VcResult *res)
     ctx.note = g_string_new(NULL);
     ctx.tap = r->opts->tap;
     ctx.tap_opaque = r->opts->tap_opaque;
+    ctx.vq_tap = r->opts->vq_tap;
+    ctx.trace_frame = r->opts->trace_frame;
+    if (r->opts->trace_mark) {
+        g_autofree char *mark = g_strdup_printf("%s begins: %s", c->id, c->summary);
+        r->opts->trace_mark(r->opts->tap_opaque, mark);
+    }
 
     if ((c->flags & VC_CHECK_DATAPATH) && !device_has_datapath(device)) {
         v = g_str_equal(device, "unknown")
@@ -358,6 +364,14 @@ run_one(Runner *r, const VcCheck *c, const char *device, VcResult *res)
     res->profile = g_strdup(ctx.base.profile ? ctx.base.profile->name
                                              : vc_profile_default()->name);
     res->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
+    if (r->opts->trace_path && (v == VC_FAIL || v == VC_WARN) && ctx.violation_frame) {
+        res->trace = g_strdup_printf("%s#frame=%" G_GUINT64_FORMAT, r->opts->trace_path,
+                                     ctx.violation_frame);
+    }
+    if (r->opts->trace_mark) {
+        g_autofree char *mark = g_strdup_printf("%s ends: %s", c->id, vc_verdict_name(v));
+        r->opts->trace_mark(r->opts->tap_opaque, mark);
+    }
     g_string_free(ctx.reason, TRUE);
     g_string_free(ctx.note, TRUE);
 }

@@ -16,7 +16,12 @@ typedef struct VcRunOptions {
     const char *device;      /* device type; NULL: from --print-capabilities */
     bool verbose;            /* progress and daemon troubles on stderr */
     VcConnTap tap;           /* installed on every front end, may be NULL */
-    void *tap_opaque;
+    void *tap_opaque;        /* passed to every hook below */
+    VcVqTap vq_tap;          /* datapath tap on every ring, may be NULL */
+    /* Trace hooks (may be NULL): a marker record, and the number of the last frame written. */
+    void (*trace_mark)(void *opaque, const char *text);
+    uint64_t (*trace_frame)(void *opaque);
+    const char *trace_path;  /* for "FILE#frame=N" in results */
 } VcRunOptions;
 
 /**

@@ -17,6 +17,8 @@
 #include "wire/vc-msg-table.h"
 
 #define DEFAULT_RING_SIZE 256
+
+static gint next_session;
 #define DEFAULT_MEM_SIZE (2ull << 20)
 #define GIB (1ull << 30)
 
@@ -54,7 +56,9 @@ vc_fe_new(int sock, const VcFeConfig *cfg)
         q->kick_ours = q->kick_theirs = q->call_ours = q->call_theirs = -1;
         q->err_ours = q->err_theirs = q->masked_call = -1;
     }
-    fe->conn = vc_conn_new(sock, 0, VC_CHAN_MAIN);
+    /* Connection numbers are unique in the process: traces tell sessions apart by them. */
+    fe->conn_base = 2 * (unsigned)g_atomic_int_add(&next_session, 1);
+    fe->conn = vc_conn_new(sock, fe->conn_base, VC_CHAN_MAIN);
     fe->obs = g_array_new(FALSE, TRUE, sizeof(VcObs));
     return fe;
 }
@@ -97,6 +101,18 @@ vc_fe_free(VcFrontend *fe)
     vc_gmem_free(fe->gm);
     g_array_unref(fe->obs);
     g_free(fe);
+}
+
+void
+vc_fe_set_vq_tap(VcFrontend *fe, VcVqTap tap, void *opaque)
+{
+    fe->vq_tap = tap;
+    fe->vq_tap_opaque = opaque;
+    for (unsigned i = 0; i < VC_FE_MAX_QUEUES; i++) {
+        if (fe->q[i].vq) {
+            vc_vq_set_tap(fe->q[i].vq, tap, opaque);
+        }
+    }
 }
 
 void
@@ -618,7 +634,7 @@ vc_fe_set_backend_req_fd(VcFrontend *fe, GError **error)
         return false;
     }
     vc_conn_free(fe->bch);
-    fe->bch = vc_conn_new(sv[0], 1, VC_CHAN_BACKEND);
+    fe->bch = vc_conn_new(sv[0], fe->conn_base + 1, VC_CHAN_BACKEND);
     vc_conn_set_tap(fe->bch, fe->conn->tap, fe->conn->tap_opaque);
     vc_msg_init(req, VHOST_USER_SET_BACKEND_REQ_FD, vc_fe_want_ack(fe));
     req->fds[0] = sv[1];
@@ -892,6 +908,7 @@ vc_fe_create_queue(VcFrontend *fe, unsigned qi, GError **error)
         return false;
     }
     vc_vq_set_fds(q->vq, q->kick_ours, q->call_ours, q->err_ours);
+    vc_vq_set_tap(q->vq, fe->vq_tap, fe->vq_tap_opaque);
     vc_vq_reset(q->vq, fe->cfg.start_idx);
     return true;
 }

@@ -101,7 +101,10 @@ typedef struct VcObs {
 typedef struct VcFrontend {
     VcFeConfig cfg;
     const VcProfile *profile;
-    VcConn *conn;              /* main socket */
+    VcConn *conn;              /* main socket, connection number conn_base */
+    unsigned conn_base;        /* even; the back-end channel is conn_base + 1 */
+    VcVqTap vq_tap;            /* installed on every ring created */
+    void *vq_tap_opaque;
     VcConn *bch;               /* our end of the back-end channel, or NULL */
     int timeout_ms;
 
@@ -156,6 +159,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcFrontend, vc_fe_free)
  * Installs @tap on the main socket and, once it exists, the back-end channel.
  */
 void vc_fe_set_tap(VcFrontend *fe, VcConnTap tap, void *opaque);
+
+/**
+ * vc_fe_set_vq_tap:
+ * Installs a datapath tap (kicks, calls, chains) on every ring, present and future.
+ */
+void vc_fe_set_vq_tap(VcFrontend *fe, VcVqTap tap, void *opaque);
 
 /* --- Generic messaging --------------------------------------------------- */
 
