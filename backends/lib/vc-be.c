@@ -636,11 +636,12 @@ static const VcBeHandler handlers[VHOST_USER_MAX] = {
 };
 
 /*
- * Feature gating from the codec table's columns. Bit 30 is special: QEMU
- * sends GET_QUEUE_NUM, SET_BACKEND_REQ_FD, GET_MAX_MEM_SLOTS and even
- * SET_VRING_ENABLE before its first SET_FEATURES, so "PROTOCOL_FEATURES
- * negotiated" means offered by us and not refused by a SET_FEATURES
- * without it. GET/SET_PROTOCOL_FEATURES only need it offered.
+ * Feature gating from the codec table's columns. Bit 30 counts as
+ * negotiated once we offered it: protocol features are negotiated by
+ * GET/SET_PROTOCOL_FEATURES on their own, QEMU sends gated requests
+ * (GET_QUEUE_NUM, SET_BACKEND_REQ_FD, SET_VRING_ENABLE, ...) before its
+ * first SET_FEATURES, and QEMU < 7.2 never acked bit 30 in SET_FEATURES at
+ * all while still using REPLY_ACK, STATUS and friends.
  */
 static bool
 gating_ok(const VcBe *be, const VcMsgInfo *info)
@@ -648,11 +649,7 @@ gating_ok(const VcBe *be, const VcMsgInfo *info)
     uint64_t need = info->features;
 
     if (need & VC_F_PROTO) {
-        bool pf_req = info->request == VHOST_USER_GET_PROTOCOL_FEATURES ||
-                      info->request == VHOST_USER_SET_PROTOCOL_FEATURES;
-
-        if (!(be->offered_features & VC_F_PROTO) ||
-            (!pf_req && be->features_set && !(be->features & VC_F_PROTO))) {
+        if (!(be->offered_features & VC_F_PROTO)) {
             return false;
         }
         need &= ~VC_F_PROTO;
