@@ -511,7 +511,9 @@ vc_be_vring_process(VcBe *be, VcBeVring *vq)
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }
 out:
-    if (event_idx) {
+    /* Keep avail_event at the next index we want; a polled ring rarely changes it. */
+    if (event_idx && le16toh(__atomic_load_n(&vring_avail_event(vr), __ATOMIC_RELAXED)) !=
+                         vq->last_avail_idx) {
         __atomic_store_n(&vring_avail_event(vr), htole16(vq->last_avail_idx), __ATOMIC_RELEASE);
     }
     publish_used(be, vq, old_used);
