@@ -52,6 +52,10 @@ region_map(VcBe *be, const VhostUserMemoryRegion *d, int fd, VcBeRegion *r)
     if (fd < 0 || fstat(fd, &st) < 0) {
         return -EBADF;
     }
+    /* Mapping past the end of a file works, touching it raises SIGBUS: refuse. */
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < off + d->memory_size) {
+        return -ERANGE;
+    }
     if (st.st_blksize > 0 && (uint64_t)st.st_blksize > align &&
         ((uint64_t)st.st_blksize & ((uint64_t)st.st_blksize - 1)) == 0) {
         align = (uint64_t)st.st_blksize;

@@ -183,6 +183,24 @@ fd_is_fifo(int fd)
     return fd >= 0 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
+/* Why the memory table refused a region, in words. */
+static const char *
+mem_error(int r)
+{
+    switch (r) {
+    case -ENOSPC:
+        return "no free memory slot";
+    case -EEXIST:
+        return "overlaps a mapped region";
+    case -ERANGE:
+        return "region runs past the end of its fd";
+    case -EINVAL:
+        return "empty, overflowing or overlapping region";
+    default:
+        return strerror(-r);
+    }
+}
+
 static void
 reply_u64(VcMsg *reply, uint64_t v)
 {
@@ -257,7 +275,7 @@ h_set_mem_table(VcBe *be, VcMsg *m, VcMsg *reply)
     int r = vc_be_mem_set_table(be, m);
 
     if (r < 0) {
-        vc_be_note(be, "SET_MEM_TABLE refused: %s", strerror(-r));
+        vc_be_note(be, "SET_MEM_TABLE refused: %s", mem_error(r));
         return VC_BE_REJECT;
     }
     return VC_BE_OK;
@@ -564,9 +582,7 @@ h_add_mem_reg(VcBe *be, VcMsg *m, VcMsg *reply)
     int r = vc_be_mem_add(be, m);
 
     if (r < 0) {
-        vc_be_note(be, "ADD_MEM_REG refused: %s",
-                   r == -ENOSPC ? "no free memory slot"
-                   : r == -EEXIST ? "overlaps a mapped region" : strerror(-r));
+        vc_be_note(be, "ADD_MEM_REG refused: %s", mem_error(r));
         return VC_BE_REJECT;
     }
     return VC_BE_OK;
