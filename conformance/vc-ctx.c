@@ -193,6 +193,13 @@ vc_ctx_handshake(VcCtx *ctx, VcFrontend *fe)
     }
     miss_f = ctx->check->needs_features & ~fe->features_offered;
     miss_pf = ctx->check->needs_pfeatures & ~fe->pfeatures_offered;
+    /* A front end that never negotiates what the rule is about cannot exercise it. */
+    if ((ctx->check->needs_features & ~fe->profile->features_mask) ||
+        (ctx->check->needs_pfeatures & ~fe->profile->pfeatures_mask)) {
+        vc_ctx_skip(ctx, "the %s profile does not negotiate what this check needs",
+                    fe->profile->name);
+        return false;
+    }
     if (miss_f) {
         g_autoptr(GString) s = bit_names(miss_f, vc_feature_name);
         vc_ctx_skip(ctx, "the daemon does not offer %s", s->str);

@@ -291,7 +291,7 @@ check_crash(Runner *r, VcCtx *ctx)
 }
 
 static void
-run_one(Runner *r, const VcCheck *c, const char *device, VcResult *res)
+run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *device, VcResult *res)
 {
     VcCtx ctx = {0};
     gint64 t0 = g_get_monotonic_time();
@@ -301,6 +301,8 @@ run_one(Runner *r, const VcCheck *c, const char *device, VcResult *res)
     ctx.ops = &runner_ops;
     ctx.runner = r;
     ctx.base = r->opts->fe;
+    ctx.base.profile = profile;
+    ctx.base.device = device;
     ctx.device = device;
     if (r->spec.mode == VC_LAUNCH_SOCKET_PATH || r->spec.mode == VC_LAUNCH_FD) {
         ctx.program = r->spec.program;
@@ -412,6 +414,10 @@ vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *
     g_autofree char *detected = NULL;
     const char *device = opts->device;
 
+    const VcProfile *one[1] = {opts->fe.profile ? opts->fe.profile : vc_profile_default()};
+    const VcProfile *const *profiles = opts->n_profiles ? opts->profiles : one;
+    unsigned n_profiles = opts->n_profiles ? opts->n_profiles : 1;
+
     g_array_set_clear_func(results, result_clear);
     r.opts = opts;
     r.spec = opts->launch;
@@ -427,12 +433,15 @@ vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *
     if (!r.daemon && opts->verbose) {
         g_printerr("vhost-conform: %s\n", r.start_error->message);
     }
-    for (guint i = 0; i < checks->len; i++) {
+    for (guint i = 0; i < checks->len * n_profiles; i++) {
         VcResult res = {0};
-        run_one(&r, checks->pdata[i], device, &res);
+        /* The matrix runs every check with every profile: a daemon that only works with
+         * one front end shows up as a check that passes under one profile only. */
+        run_one(&r, checks->pdata[i / n_profiles], profiles[i % n_profiles], device, &res);
         g_array_append_val(results, res);
         if (cb) {
-            cb(opaque, i, checks->len, &g_array_index(results, VcResult, results->len - 1));
+            cb(opaque, i, checks->len * n_profiles,
+               &g_array_index(results, VcResult, results->len - 1));
         }
     }
     g_clear_pointer(&r.daemon, vc_daemon_free);

@@ -12,7 +12,9 @@
 /** VcRunOptions: one run. Strings are borrowed. */
 typedef struct VcRunOptions {
     VcLaunchSpec launch;     /* how to start and reach the daemon */
-    VcFeConfig fe;           /* base front-end configuration */
+    VcFeConfig fe;           /* base front-end configuration (fe.profile: the one profile) */
+    const VcProfile *const *profiles; /* with n_profiles > 0: run every check under each */
+    unsigned n_profiles;
     const char *device;      /* device type; NULL: from --print-capabilities */
     bool verbose;            /* progress and daemon troubles on stderr */
     VcConnTap tap;           /* installed on every front end, may be NULL */
@@ -60,8 +62,8 @@ GPtrArray *vc_runner_select(char **only, char **skip, GError **error);
  * a daemon's behaviour: a daemon that cannot be started makes its checks
  * ERROR (checks that launch the program themselves still run).
  *
- * Returns: (transfer full): a GArray of VcResult, one per check, with
- * vc_result_clear() as its clear function.
+ * Returns: (transfer full): a GArray of VcResult, one per check and
+ * profile (check-major order), with vc_result_clear() as its clear function.
  */
 GArray *vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *opaque);
 

@@ -59,6 +59,11 @@ vc_fe_new(int sock, const VcFeConfig *cfg)
     /* Connection numbers are unique in the process: traces tell sessions apart by them. */
     fe->conn_base = 2 * (unsigned)g_atomic_int_add(&next_session, 1);
     fe->conn = vc_conn_new(sock, fe->conn_base, VC_CHAN_MAIN);
+    fe->inflight_fd = -1;
+    if (fe->cfg.inflight_fd > 0) {
+        fe->inflight_fd = fcntl(fe->cfg.inflight_fd, F_DUPFD_CLOEXEC, 3);
+        fe->inflight = fe->cfg.inflight;
+    }
     fe->obs = g_array_new(FALSE, TRUE, sizeof(VcObs));
     return fe;
 }
@@ -98,6 +103,7 @@ vc_fe_free(VcFrontend *fe)
     }
     vc_conn_free(fe->conn);
     vc_conn_free(fe->bch);
+    close_fd(&fe->inflight_fd);
     vc_gmem_free(fe->gm);
     g_array_unref(fe->obs);
     g_free(fe);
@@ -1012,6 +1018,42 @@ vc_fe_setup_vring(VcFrontend *fe, unsigned q, bool kick_too, GError **error)
            vc_fe_set_vring_addr(fe, q, error) && (!kick_too || vc_fe_set_vring_kick(fe, q, error));
 }
 
+/* --- Inflight I/O tracking ---------------------------------------------------------------- */
+
+bool
+vc_fe_get_inflight_fd(VcFrontend *fe, GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree VcMsg *reply = g_new(VcMsg, 1);
+
+    vc_msg_init(req, VHOST_USER_GET_INFLIGHT_FD, 0);
+    req->payload.inflight.num_queues = (uint16_t)fe->num_queues;
+    req->payload.inflight.queue_size = fe->cfg.ring_size;
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    if (!vc_fe_request(fe, req, reply, error)) {
+        return false;
+    }
+    close_fd(&fe->inflight_fd);
+    fe->inflight = reply->payload.inflight;
+    /* vhost-user.rst GET_INFLIGHT_FD: mmap_size 0 means no buffer and no fd. */
+    fe->inflight_fd = fe->inflight.mmap_size ? vc_msg_take_fd(reply, 0) : -1;
+    vc_msg_close_fds(reply);
+    return true;
+}
+
+bool
+vc_fe_set_inflight_fd(VcFrontend *fe, GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+
+    vc_msg_init(req, VHOST_USER_SET_INFLIGHT_FD, vc_fe_want_ack(fe));
+    req->payload.inflight = fe->inflight;
+    req->fds[0] = fe->inflight_fd;
+    req->nfds = 1;
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    return vc_fe_request(fe, req, NULL, error);
+}
+
 /* --- Lifecycle -------------------------------------------------------------------------- */
 
 uint64_t
@@ -1193,6 +1235,16 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
             return true;
         }
         return vc_fe_set_status(fe, 0, error);
+    case VC_STEP_GET_INFLIGHT:
+        if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) || fe->inflight_fd >= 0) {
+            return true;
+        }
+        return vc_fe_get_inflight_fd(fe, error);
+    case VC_STEP_SET_INFLIGHT:
+        if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) || fe->inflight_fd < 0) {
+            return true;
+        }
+        return vc_fe_set_inflight_fd(fe, error);
     }
     g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "unknown lifecycle step %d", (int)step);
     return false;
@@ -1222,11 +1274,11 @@ vc_fe_init(VcFrontend *fe, GError **error)
 bool
 vc_fe_start(VcFrontend *fe, GError **error)
 {
-    return vc_fe_run_steps(fe, fe->profile->start, error);
+    return vc_fe_run_steps(fe, vc_profile_start_steps(fe->profile, fe->cfg.device), error);
 }
 
 bool
 vc_fe_stop(VcFrontend *fe, GError **error)
 {
-    return vc_fe_run_steps(fe, fe->profile->stop, error);
+    return vc_fe_run_steps(fe, vc_profile_stop_steps(fe->profile, fe->cfg.device), error);
 }

@@ -59,6 +59,11 @@ typedef struct VcFeConfig {
     bool no_mem_slots;          /* use SET_MEM_TABLE even with CONFIGURE_MEM_SLOTS */
     uint16_t start_idx;         /* SET_VRING_BASE value; rings start at this index */
     uint32_t config_len;        /* device config space bytes; 0: none, CONFIG is not acked */
+    int inflight_fd;            /* > 0: an inflight buffer kept from an earlier connection
+                                 * (QEMU's reconnect), sent with SET_INFLIGHT_FD; the front end
+                                 * dups it. 0 or -1: none */
+    VhostUserInflight inflight; /* its description, with inflight_fd */
+    const char *device;         /* device type ("rng", "blk"...): picks the profile's order */
     unsigned indirect_max;      /* descriptors per indirect table; 0: 16 */
 } VcFeConfig;
 
@@ -119,6 +124,10 @@ typedef struct VcFrontend {
     uint64_t max_mem_slots;      /* GET_MAX_MEM_SLOTS, 0 if not asked */
     uint8_t status;              /* last device status sent */
     bool postcopy;
+
+    /* Inflight I/O tracking buffer (GET_INFLIGHT_FD), -1 when none. */
+    int inflight_fd;
+    VhostUserInflight inflight;
 
     /* Memory and rings. */
     VcGmem *gm;
@@ -351,6 +360,16 @@ bool vc_fe_get_vring_base(VcFrontend *fe, unsigned q, uint32_t *out, GError **er
 bool vc_fe_setup_vring(VcFrontend *fe, unsigned q, bool kick_too, GError **error);
 
 bool vc_fe_set_status(VcFrontend *fe, uint8_t status, GError **error);
+
+/**
+ * vc_fe_get_inflight_fd:
+ * GET_INFLIGHT_FD for cfg's queue count and ring size; the buffer and its
+ * description are kept in fe->inflight_fd and fe->inflight.
+ */
+bool vc_fe_get_inflight_fd(VcFrontend *fe, GError **error);
+
+/** vc_fe_set_inflight_fd: SET_INFLIGHT_FD with fe->inflight_fd. */
+bool vc_fe_set_inflight_fd(VcFrontend *fe, GError **error);
 bool vc_fe_get_status(VcFrontend *fe, uint8_t *out, GError **error);
 
 /* --- Lifecycle --------------------------------------------------------------- */

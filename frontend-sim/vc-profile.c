@@ -24,14 +24,56 @@ static const VcStep qemu_init[] = {
     VC_STEP_END,
 };
 
-static const VcStep qemu_start[] = {
-    VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK, VC_STEP_SET_VRING_CALL,
-    VC_STEP_SET_FEATURES, VC_STEP_MEM, VC_STEP_VRINGS, VC_STEP_ENABLE,
+/*
+ * QEMU 7.2 vhost_dev_start(): SET_FEATURES (+ FEATURES_OK), the memory
+ * table, every ring (NUM, BASE, ADDR, KICK), SET_VRING_ENABLE 1, DRIVER_OK.
+ */
+static const VcStep qemu72_start[] = {
+    VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK, VC_STEP_SET_VRING_CALL, VC_STEP_MEM,
+    VC_STEP_VRINGS, VC_STEP_ENABLE, VC_STEP_STATUS_DRIVER_OK, VC_STEP_END,
+};
+
+/* hw/virtio/vhost-user-rng.c vu_rng_start(): the rings are unmasked after vhost_dev_start(). */
+static const VcStep qemu72_rng_start[] = {
+    VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK, VC_STEP_MEM, VC_STEP_VRINGS,
+    VC_STEP_ENABLE, VC_STEP_STATUS_DRIVER_OK, VC_STEP_SET_VRING_CALL, VC_STEP_END,
+};
+
+/*
+ * hw/block/vhost-user-blk.c vhost_user_blk_start(): features and inflight
+ * first, the rings unmasked, then vhost_dev_start() (which sets the
+ * features again).
+ */
+static const VcStep qemu_blk_start[] = {
+    VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK, VC_STEP_GET_INFLIGHT,
+    VC_STEP_SET_INFLIGHT, VC_STEP_SET_VRING_CALL, VC_STEP_SET_FEATURES,
+    VC_STEP_STATUS_FEATURES_OK, VC_STEP_MEM, VC_STEP_VRINGS, VC_STEP_ENABLE,
     VC_STEP_STATUS_DRIVER_OK, VC_STEP_END,
 };
 
-static const VcStep qemu_stop[] = {
+/* QEMU 7.2 vhost_dev_stop(): status 0 first, then disable, then GET_VRING_BASE. */
+static const VcStep qemu72_stop[] = {
+    VC_STEP_STATUS_RESET, VC_STEP_DISABLE, VC_STEP_GET_VRING_BASE, VC_STEP_END,
+};
+
+static const VcDeviceSteps qemu72_devices[] = {
+    {"rng", qemu72_rng_start, NULL},
+    {"blk", qemu_blk_start, NULL},
+    {NULL, NULL, NULL},
+};
+
+/*
+ * QEMU 10.x (SPEC-FACTS section 6): vhost-user-base unmasks after start as
+ * 7.2 rng did; do_vhost_dev_stop() resets the status last.
+ */
+static const VcStep qemu10_stop[] = {
     VC_STEP_DISABLE, VC_STEP_GET_VRING_BASE, VC_STEP_STATUS_RESET, VC_STEP_END,
+};
+
+static const VcDeviceSteps qemu10_devices[] = {
+    {"rng", qemu72_rng_start, NULL},
+    {"blk", qemu_blk_start, NULL},
+    {NULL, NULL, NULL},
 };
 
 static const VcProfile qemu_7_2 = {
@@ -43,8 +85,22 @@ static const VcProfile qemu_7_2 = {
     .acks = true,
     .mem_slots = true,
     .init = qemu_init,
-    .start = qemu_start,
-    .stop = qemu_stop,
+    .start = qemu72_start,
+    .stop = qemu72_stop,
+    .devices = qemu72_devices,
+};
+
+static const VcProfile qemu_10 = {
+    .name = "qemu-10",
+    .summary = "QEMU 10.2: as 7.2, knows protocol features 0..20 (not 17), resets status last",
+    .features_mask = QEMU_FEATURES,
+    .pfeatures_mask = ((1ull << 21) - 1) & ~(1ull << 17),
+    .acks = true,
+    .mem_slots = true,
+    .init = qemu_init,
+    .start = qemu72_start,
+    .stop = qemu10_stop,
+    .devices = qemu10_devices,
 };
 
 static const VcProfile qemu_legacy = {
@@ -55,11 +111,39 @@ static const VcProfile qemu_legacy = {
     .acks = false,
     .mem_slots = false,
     .init = qemu_init,
-    .start = qemu_start,
-    .stop = qemu_stop,
+    .start = qemu72_start,
+    .stop = qemu72_stop,
+    .devices = qemu72_devices,
 };
 
-static const VcProfile *const profiles[] = {&qemu_7_2, &qemu_legacy};
+static const VcProfile *const profiles[] = {&qemu_7_2, &qemu_10, &qemu_legacy};
+
+static const VcDeviceSteps *
+device_steps(const VcProfile *p, const char *device)
+{
+    for (const VcDeviceSteps *d = p->devices; d && d->device && device; d++) {
+        if (strcmp(d->device, device) == 0) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+const VcStep *
+vc_profile_start_steps(const VcProfile *p, const char *device)
+{
+    const VcDeviceSteps *d = device_steps(p, device);
+
+    return d && d->start ? d->start : p->start;
+}
+
+const VcStep *
+vc_profile_stop_steps(const VcProfile *p, const char *device)
+{
+    const VcDeviceSteps *d = device_steps(p, device);
+
+    return d && d->stop ? d->stop : p->stop;
+}
 
 const VcProfile *
 vc_profile_default(void)
@@ -109,6 +193,8 @@ vc_step_name(VcStep step)
         [VC_STEP_DISABLE] = "SET_VRING_ENABLE 0",
         [VC_STEP_GET_VRING_BASE] = "GET_VRING_BASE",
         [VC_STEP_STATUS_RESET] = "SET_STATUS 0",
+        [VC_STEP_GET_INFLIGHT] = "GET_INFLIGHT_FD",
+        [VC_STEP_SET_INFLIGHT] = "SET_INFLIGHT_FD",
     };
     return (unsigned)step < sizeof(names) / sizeof(names[0]) ? names[step] : "?";
 }

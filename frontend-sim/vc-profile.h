@@ -32,7 +32,16 @@ typedef enum VcStep {
     VC_STEP_DISABLE,                /* per ring: SET_VRING_ENABLE 0, when bit 30 is negotiated */
     VC_STEP_GET_VRING_BASE,         /* per ring */
     VC_STEP_STATUS_RESET,           /* with STATUS: SET_STATUS 0 */
+    VC_STEP_GET_INFLIGHT,           /* with INFLIGHT_SHMFD: GET_INFLIGHT_FD (once per device) */
+    VC_STEP_SET_INFLIGHT,           /* with INFLIGHT_SHMFD: SET_INFLIGHT_FD with the buffer */
 } VcStep;
+
+/** VcDeviceSteps: a device model's own start and stop order (NULL: the profile's). */
+typedef struct VcDeviceSteps {
+    const char *device;         /* "rng", "blk", "net", "fs", "gpu" */
+    const VcStep *start;
+    const VcStep *stop;
+} VcDeviceSteps;
 
 /** VcProfile: one front end's personality. */
 typedef struct VcProfile {
@@ -43,9 +52,18 @@ typedef struct VcProfile {
     bool acks;                  /* sets NEED_REPLY where QEMU does, when REPLY_ACK is on */
     bool mem_slots;             /* uses ADD_MEM_REG when CONFIGURE_MEM_SLOTS is negotiated */
     const VcStep *init;         /* connect (QEMU: realize) */
-    const VcStep *start;        /* device start */
-    const VcStep *stop;         /* device stop */
+    const VcStep *start;        /* device start, for devices without their own order */
+    const VcStep *stop;         /* device stop, likewise */
+    const VcDeviceSteps *devices; /* per-device orders, ended by an entry with device NULL */
 } VcProfile;
+
+/**
+ * vc_profile_start_steps:
+ * vc_profile_stop_steps:
+ * Returns: the start (stop) order of @device in @p, or the profile's default.
+ */
+const VcStep *vc_profile_start_steps(const VcProfile *p, const char *device);
+const VcStep *vc_profile_stop_steps(const VcProfile *p, const char *device);
 
 /** vc_profile_default: Returns: the profile used when none is named (qemu-7.2). */
 const VcProfile *vc_profile_default(void);
