@@ -300,7 +300,8 @@ run_checks_with(Cli *cli, int argc, char **argv)
         {"device", 0, 0, G_OPTION_ARG_STRING, &cli->device,
          "Device type (default: from --print-capabilities)", "TYPE"},
         {"profile", 0, 0, G_OPTION_ARG_STRING, &cli->profile,
-         "Front-end personality (default qemu-7.2)", "NAME"},
+         "Front-end personality (default qemu-7.2; 'all' runs every check under each)",
+         "NAME"},
         {"timeout", 0, 0, G_OPTION_ARG_STRING, &cli->timeout,
          "Deadline of every wait for the daemon (default 2s)", "DURATION"},
         {"start-timeout", 0, 0, G_OPTION_ARG_STRING, &cli->start_timeout,
@@ -384,7 +385,9 @@ run_checks_with(Cli *cli, int argc, char **argv)
         }
         ro.fe.ring_size = (uint16_t)v;
     }
-    if (cli->profile) {
+    if (g_strcmp0(cli->profile, "all") == 0) {
+        ro.profiles = vc_profile_all(&ro.n_profiles);
+    } else if (cli->profile) {
         ro.fe.profile = vc_profile_find(cli->profile);
         if (!ro.fe.profile) {
             unsigned np;
