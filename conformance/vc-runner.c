@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "vc-error.h"
+#include "vc-devices.h"
 #include "vc-runner.h"
 
 typedef struct Runner {
@@ -222,7 +223,9 @@ vc_runner_device_from_capabilities(const char *json)
 static bool
 device_has_datapath(const char *device)
 {
-    return g_strcmp0(device, "rng") == 0;
+    const VcDeviceInfo *info = vc_device_info(device);
+
+    return info && info->datapath;
 }
 
 /*
@@ -295,6 +298,7 @@ run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *devic
 {
     VcCtx ctx = {0};
     gint64 t0 = g_get_monotonic_time();
+    const VcDeviceInfo *info = vc_device_info(device);
     VcVerdict v;
 
     ctx.check = c;
@@ -303,6 +307,16 @@ run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *devic
     ctx.base = r->opts->fe;
     ctx.base.profile = profile;
     ctx.base.device = device;
+    if (info) {
+        /* What QEMU's device model would set: rings, config space, the driver's features. */
+        if (!ctx.base.num_queues) {
+            ctx.base.num_queues = info->queues;
+        }
+        if (!ctx.base.config_len) {
+            ctx.base.config_len = info->config_len;
+        }
+        ctx.base.driver_features |= info->driver_features;
+    }
     ctx.device = device;
     if (r->spec.mode == VC_LAUNCH_SOCKET_PATH || r->spec.mode == VC_LAUNCH_FD) {
         ctx.program = r->spec.program;
@@ -424,7 +438,7 @@ vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *
     r.extra = g_ptr_array_new_with_free_func((GDestroyNotify)vc_daemon_free);
     if (!device) {
         detected = detect_device(&r);
-        device = detected ? detected : "unknown";
+        device = detected ? vc_device_canonical(detected) : "unknown";
     }
     if (opts->verbose) {
         g_printerr("vhost-conform: device type %s\n", device);

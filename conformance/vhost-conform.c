@@ -12,6 +12,7 @@
 
 #include "vc-bench.h"
 #include "vc-error.h"
+#include "vc-recipe.h"
 #include "vc-runner.h"
 
 #define EXIT_USAGE 2
@@ -278,6 +279,7 @@ static int
 run_checks_with(Cli *cli, int argc, char **argv)
 {
     g_autofree char *program = NULL;
+    g_autoptr(VcRecipe) recipe = NULL;
     g_autoptr(GPtrArray) dargs = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GOptionContext) oc = NULL;
     g_autoptr(GError) err = NULL;
@@ -408,7 +410,28 @@ run_checks_with(Cli *cli, int argc, char **argv)
         g_printerr("vhost-conform: %s\n", err->message);
         return EXIT_USAGE;
     }
-    if (program) {
+    if (program && (recipe = vc_recipe_find(program, &err)) != NULL) {
+        /* A recipe name: everything about starting the daemon comes from it. */
+        g_autofree char *why = vc_recipe_check_host(recipe);
+        if (why) {
+            g_printerr("vhost-conform: %s\n", why);
+            return 99;
+        }
+        if (dargs->len) {
+            g_printerr("vhost-conform: recipe %s takes no daemon arguments\n", recipe->name);
+            return EXIT_USAGE;
+        }
+        vc_recipe_spec(recipe, &ro.launch);
+        if (!cli->device) {
+            ro.device = recipe->device;
+        }
+        if (recipe->queues) {
+            ro.fe.num_queues = recipe->queues;
+        }
+    } else if (err) {
+        g_printerr("vhost-conform: %s\n", err->message);
+        return EXIT_USAGE;
+    } else if (program) {
         g_ptr_array_add(dargs, NULL);
         ro.launch.mode = cli->use_fd ? VC_LAUNCH_FD : VC_LAUNCH_SOCKET_PATH;
         ro.launch.program = program;
@@ -424,8 +447,12 @@ run_checks_with(Cli *cli, int argc, char **argv)
         ro.launch.mode = VC_LAUNCH_CONNECT;
         ro.launch.socket_path = cli->socket;
     }
-    ro.launch.start_timeout_ms = start_ms;
-    ro.device = cli->device;
+    if (!ro.launch.start_timeout_ms || cli->start_timeout) {
+        ro.launch.start_timeout_ms = start_ms;
+    }
+    if (cli->device) {
+        ro.device = cli->device;
+    }
     ro.verbose = cli->verbose;
 
     stream.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);

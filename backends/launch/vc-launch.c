@@ -34,6 +34,8 @@ struct VcDaemon {
     int stop_timeout_ms;
     bool we_signalled;      /* we sent a signal: its death is not a crash */
     int slot;               /* cleanup registry slot */
+    char *id;               /* {id}: short, unique to this instance */
+    GStrv cleanup;          /* expanded recipe cleanup paths */
 };
 
 /* --- Cleanup on signals: a fixed table the handler can read safely ------------------- */
@@ -45,13 +47,14 @@ typedef struct CleanupSlot {
     pid_t pgid;
     char sock[108];
     char log[512];
-    char dir[512];
+    char dir[512];          /* removed with everything in it */
+    char extra[2][512];     /* recipe cleanup paths, likewise */
 } CleanupSlot;
 
 static CleanupSlot slots[MAX_SLOTS];
 
 static int
-slot_take(pid_t pgid, const char *sock, const char *log, const char *dir)
+slot_take(pid_t pgid, const char *sock, const char *log, const char *dir, char *const *extra)
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
         if (!slots[i].used) {
@@ -59,11 +62,34 @@ slot_take(pid_t pgid, const char *sock, const char *log, const char *dir)
             g_strlcpy(slots[i].sock, sock ? sock : "", sizeof(slots[i].sock));
             g_strlcpy(slots[i].log, log ? log : "", sizeof(slots[i].log));
             g_strlcpy(slots[i].dir, dir ? dir : "", sizeof(slots[i].dir));
+            for (int k = 0; k < 2; k++) {
+                g_strlcpy(slots[i].extra[k], extra && extra[0] && (k == 0 || extra[1])
+                                                 ? extra[k] : "", sizeof(slots[i].extra[k]));
+            }
             slots[i].used = 1;
             return i;
         }
     }
     return -1;
+}
+
+/* Removes @path and everything under it. Async-signal-safe: fork and exec only. */
+static void
+remove_tree_signal_safe(const char *path)
+{
+    pid_t pid;
+
+    if (!path[0] || path[0] != '/' || strcmp(path, "/") == 0) {
+        return;
+    }
+    pid = fork();
+    if (pid == 0) {
+        execl("/bin/rm", "rm", "-rf", "--", path, (char *)NULL);
+        _exit(127);
+    }
+    if (pid > 0) {
+        waitpid(pid, NULL, 0);
+    }
 }
 
 static void
@@ -110,9 +136,9 @@ cleanup_handler(int sig)
         if (slots[i].log[0]) {
             unlink(slots[i].log);
         }
-        if (slots[i].dir[0]) {
-            rmdir(slots[i].dir);
-        }
+        remove_tree_signal_safe(slots[i].dir);
+        remove_tree_signal_safe(slots[i].extra[0]);
+        remove_tree_signal_safe(slots[i].extra[1]);
     }
     signal(sig, SIG_DFL);
     raise(sig);
@@ -143,11 +169,107 @@ child_setup(gpointer data)
 }
 
 static char *
-replace_socket(const char *s, const char *path)
+replace_all(const char *s, const char *what, const char *with)
 {
-    g_auto(GStrv) parts = g_strsplit(s, "{socket}", -1);
+    g_auto(GStrv) parts = g_strsplit(s, what, -1);
 
-    return g_strjoinv(path, parts);
+    return g_strjoinv(with ? with : "", parts);
+}
+
+/* {socket}, {tmpdir} and {id} in @s. */
+static char *
+expand(const VcDaemon *d, const char *s)
+{
+    g_autofree char *a = replace_all(s, "{socket}", d->sock_path);
+    g_autofree char *b = replace_all(a, "{tmpdir}", d->tmpdir);
+
+    return replace_all(b, "{id}", d->id);
+}
+
+/* Removes @path and everything under it (our own temporary files only). */
+static void
+remove_tree(const char *path)
+{
+    g_autoptr(GFile) f = NULL;
+    g_autoptr(GFileEnumerator) e = NULL;
+    GFileInfo *info;
+
+    if (!path || path[0] != '/' || strcmp(path, "/") == 0) {
+        return;
+    }
+    f = g_file_new_for_path(path);
+    e = g_file_enumerate_children(f, G_FILE_ATTRIBUTE_STANDARD_NAME "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                  G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+    while (e && (info = g_file_enumerator_next_file(e, NULL, NULL))) {
+        g_autofree char *child = g_build_filename(path, g_file_info_get_name(info), NULL);
+        if (g_file_info_get_file_type(info) == G_FILE_TYPE_DIRECTORY) {
+            remove_tree(child);
+        } else {
+            unlink(child);
+        }
+        g_object_unref(info);
+    }
+    if (rmdir(path) < 0 && errno == ENOTDIR) {
+        unlink(path);
+    }
+}
+
+/* Parses "64M" etc. Returns 0 on a bad size. */
+static guint64
+parse_size(const char *s)
+{
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+
+    switch (end && *end ? g_ascii_toupper(*end) : 0) {
+    case 0:
+        return v;
+    case 'K':
+        return v << 10;
+    case 'M':
+        return v << 20;
+    case 'G':
+        return v << 30;
+    default:
+        return 0;
+    }
+}
+
+/* Recipe files and directories in the private temporary directory. */
+static bool
+make_recipe_files(VcDaemon *d, const VcLaunchSpec *spec, GError **error)
+{
+    for (char *const *p = spec->dirs; p && *p; p++) {
+        g_autofree char *dir = g_build_filename(d->tmpdir, *p, NULL);
+        if (g_mkdir_with_parents(dir, 0700) < 0) {
+            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "mkdir %s: %s", dir,
+                        g_strerror(errno));
+            return false;
+        }
+    }
+    for (char *const *p = spec->files; p && *p; p++) {
+        g_auto(GStrv) kv = g_strsplit(*p, ":", 2);
+        g_autofree char *file = g_build_filename(d->tmpdir, kv[0], NULL);
+        guint64 size = kv[1] ? parse_size(kv[1]) : 0;
+        int fd;
+        if (!kv[1] || !size) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                        "recipe file '%s': want NAME:SIZE", *p);
+            return false;
+        }
+        fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+            int e = errno;
+            if (fd >= 0) {
+                close(fd);
+            }
+            g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "create %s: %s", file,
+                        g_strerror(e));
+            return false;
+        }
+        close(fd);
+    }
+    return true;
 }
 
 static int
@@ -349,6 +471,10 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
         return NULL;
     }
     d->log_path = g_build_filename(d->tmpdir, "daemon.log", NULL);
+    {
+        static gint seq;
+        d->id = g_strdup_printf("%d-%d", (int)getpid(), g_atomic_int_add(&seq, 1));
+    }
     if (spec->mode == VC_LAUNCH_LISTEN && spec->socket_path) {
         d->sock_path = g_strdup(spec->socket_path);
     } else if (spec->mode != VC_LAUNCH_FD) {
@@ -375,7 +501,7 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
             g_ptr_array_add(argv, g_strdup_printf("--socket-path=%s", d->sock_path));
         }
         for (char *const *a = spec->args; a && *a; a++) {
-            g_ptr_array_add(argv, g_strdup(*a));
+            g_ptr_array_add(argv, expand(d, *a));
         }
         break;
     case VC_LAUNCH_COMMAND:
@@ -390,7 +516,7 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
         if (!spec->command) {
             if (spec->mode == VC_LAUNCH_LISTEN) {
                 d->describe = g_strdup_printf("listening on %s", d->sock_path);
-                d->slot = slot_take(0, d->sock_path, d->log_path, d->tmpdir);
+                d->slot = slot_take(0, d->sock_path, d->log_path, d->tmpdir, NULL);
                 return g_steal_pointer(&d);
             }
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no command given");
@@ -401,7 +527,7 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
             return NULL;
         }
         for (char **w = words; *w; w++) {
-            g_ptr_array_add(argv, replace_socket(*w, d->sock_path));
+            g_ptr_array_add(argv, expand(d, *w));
         }
         break;
     }
@@ -410,6 +536,17 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
     }
     if (spec->mode == VC_LAUNCH_COMMAND && !spec->keep_stale_socket) {
         unlink(d->sock_path);
+    }
+    if (!make_recipe_files(d, spec, error)) {
+        return NULL;
+    }
+    if (spec->cleanup) {
+        GPtrArray *c = g_ptr_array_new();
+        for (char *const *p = spec->cleanup; *p; p++) {
+            g_ptr_array_add(c, expand(d, *p));
+        }
+        g_ptr_array_add(c, NULL);
+        d->cleanup = (GStrv)g_ptr_array_free(c, FALSE);
     }
     g_ptr_array_add(argv, NULL);
     d->describe = g_strjoinv(" ", (char **)argv->pdata);
@@ -422,7 +559,8 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
         return NULL;
     }
     d->fd_ours = sv[0];
-    d->slot = slot_take(d->pid, d->own_sock ? d->sock_path : NULL, d->log_path, d->tmpdir);
+    d->slot = slot_take(d->pid, d->own_sock ? d->sock_path : NULL, d->log_path, d->tmpdir,
+                        d->cleanup);
     if ((spec->mode == VC_LAUNCH_SOCKET_PATH || spec->mode == VC_LAUNCH_COMMAND) &&
         !wait_socket(d, start_ms, error)) {
         return NULL;
@@ -593,6 +731,12 @@ vc_daemon_describe(const VcDaemon *d)
     return d->describe;
 }
 
+const char *
+vc_daemon_tmpdir(const VcDaemon *d)
+{
+    return d->tmpdir;
+}
+
 void
 vc_daemon_free(VcDaemon *d)
 {
@@ -613,10 +757,13 @@ vc_daemon_free(VcDaemon *d)
     if (d->log_path) {
         unlink(d->log_path);
     }
-    if (d->tmpdir) {
-        rmdir(d->tmpdir);
+    for (char **p = d->cleanup; p && *p; p++) {
+        remove_tree(*p);
     }
+    remove_tree(d->tmpdir);
     slot_release(d->slot);
+    g_strfreev(d->cleanup);
+    g_free(d->id);
     g_free(d->tmpdir);
     g_free(d->sock_path);
     g_free(d->log_path);
@@ -649,7 +796,7 @@ vc_run_capture(char *const *argv, int timeout_ms, char **out, int *status, GErro
         return false;
     }
     d->pid = (GPid)atoi(g_subprocess_get_identifier(d->proc) ?: "0");
-    d->slot = slot_take(d->pid, NULL, d->log_path, d->tmpdir);
+    d->slot = slot_take(d->pid, NULL, d->log_path, d->tmpdir, NULL);
     if (!vc_daemon_wait_exit(d, timeout_ms)) {
         *status = -1;
     } else {

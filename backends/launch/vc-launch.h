@@ -39,6 +39,16 @@ typedef struct VcLaunchSpec {
     int stop_timeout_ms;        /* SIGTERM grace before SIGKILL; 0: 3000 */
     int stop_signal;            /* 0: SIGTERM (dpdk-testpmd wants SIGINT) */
     bool keep_stale_socket;     /* do not unlink an existing socket file before start */
+    /*
+     * Recipes: made in the daemon's private temporary directory before it
+     * starts ("NAME:SIZE" sparse files, SIZE with K/M/G; directories), and
+     * paths removed after it stops. Arguments, the command, files, dirs and
+     * cleanup paths may use {socket}, {tmpdir} and {id} (a short id unique to
+     * this daemon instance).
+     */
+    char *const *files;
+    char *const *dirs;
+    char *const *cleanup;
 } VcLaunchSpec;
 
 typedef struct VcDaemon VcDaemon;
@@ -120,6 +130,9 @@ const char *vc_daemon_socket_path(const VcDaemon *d);
 
 /** vc_daemon_describe: Returns: the command line as started (owned by @d). */
 const char *vc_daemon_describe(const VcDaemon *d);
+
+/** vc_daemon_tmpdir: Returns: the daemon's private temporary directory (owned by @d), or NULL. */
+const char *vc_daemon_tmpdir(const VcDaemon *d);
 
 /**
  * vc_run_capture:
