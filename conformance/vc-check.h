@@ -42,6 +42,7 @@ typedef struct VcCheck {
     const char *summary;         /* one line, for the catalog and reports */
     const char *mutant;          /* the reference mutant that proves the check fires */
     VcVerdict (*run)(VcCtx *ctx);
+    const char *device;          /* NULL: any device; else the only device type it applies to */
 } VcCheck;
 
 /** VcCheckArea: the checks of one spec area (one checks/ file). */

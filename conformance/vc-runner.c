@@ -9,6 +9,7 @@
 
 #include "vc-error.h"
 #include "vc-devices.h"
+#include "vc-traffic.h"
 #include "vc-runner.h"
 
 typedef struct Runner {
@@ -223,9 +224,7 @@ vc_runner_device_from_capabilities(const char *json)
 static bool
 device_has_datapath(const char *device)
 {
-    const VcDeviceInfo *info = vc_device_info(device);
-
-    return info && info->datapath;
+    return vc_traffic_ops(device) != NULL;
 }
 
 /*
@@ -333,7 +332,9 @@ run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *devic
         r->opts->trace_mark(r->opts->tap_opaque, mark);
     }
 
-    if ((c->flags & VC_CHECK_DATAPATH) && !device_has_datapath(device)) {
+    if (c->device && g_strcmp0(c->device, device) != 0) {
+        v = vc_ctx_skip(&ctx, "applies to %s devices only", c->device);
+    } else if ((c->flags & VC_CHECK_DATAPATH) && !device_has_datapath(device)) {
         v = g_str_equal(device, "unknown")
                 ? vc_ctx_skip(&ctx, "the device type is unknown: give --device TYPE")
                 : vc_ctx_skip(&ctx, "no datapath driver for device type '%s' yet", device);

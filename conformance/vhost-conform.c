@@ -14,6 +14,8 @@
 #include "vc-error.h"
 #include "vc-recipe.h"
 #include "vc-runner.h"
+#include "vc-trace-cli.h"
+#include "vc-trace.h"
 
 #define EXIT_USAGE 2
 
@@ -35,6 +37,8 @@ typedef struct Cli {
     gboolean verbose;
     gboolean version;
     char *ring_size;
+    char *trace;
+    gboolean trace_datapath;
 } Cli;
 
 typedef struct Stream {
@@ -115,6 +119,12 @@ list_catalog_json(void)
             json_builder_add_boolean_value(b, (c->flags & VC_CHECK_DATAPATH) != 0);
             json_builder_set_member_name(b, "launches_program");
             json_builder_add_boolean_value(b, (c->flags & VC_CHECK_LAUNCH) != 0);
+            json_builder_set_member_name(b, "device");
+            if (c->device) {
+                json_builder_add_string_value(b, c->device);
+            } else {
+                json_builder_add_null_value(b);
+            }
             json_builder_set_member_name(b, "mutant");
             json_builder_add_string_value(b, c->mutant);
             json_builder_set_member_name(b, "summary");
@@ -171,7 +181,9 @@ list_catalog(const char *format)
                                            vc_pfeature_name(b) ? vc_pfeature_name(b) : "?");
                 }
             }
-            if (c->flags & VC_CHECK_DATAPATH) {
+            if (c->device) {
+                g_string_append_printf(needs, "%s%s device", needs->len ? ", " : "", c->device);
+            } else if (c->flags & VC_CHECK_DATAPATH) {
                 g_string_append_printf(needs, "%sdatapath", needs->len ? ", " : "");
             }
             if (c->flags & VC_CHECK_LAUNCH) {
@@ -270,6 +282,7 @@ cli_clear(Cli *cli)
     g_free(cli->junit);
     g_free(cli->json);
     g_free(cli->ring_size);
+    g_free(cli->trace);
     g_strfreev(cli->only);
     g_strfreev(cli->skip);
     memset(cli, 0, sizeof(*cli));
@@ -321,8 +334,13 @@ run_checks_with(Cli *cli, int argc, char **argv)
          "ID,..."},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose, "Progress on stderr", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &cli->version, "Print the version and exit", NULL},
+        {"trace", 0, 0, G_OPTION_ARG_FILENAME, &cli->trace,
+         "Record every message of every check to a pcap file (traces/FORMAT.md)", "FILE.pcap"},
+        {"trace-datapath", 0, 0, G_OPTION_ARG_NONE, &cli->trace_datapath,
+         "With --trace, also record kicks, calls and descriptor chains (costs throughput)", NULL},
         {NULL},
     };
+    g_autoptr(VcTrace) trace = NULL;
     int modes, timeout_ms = 2000, start_ms = 5000, code;
     gint64 t0;
 
@@ -335,7 +353,8 @@ run_checks_with(Cli *cli, int argc, char **argv)
     g_option_context_set_summary(oc,
         "Plays the QEMU front end of the vhost-user protocol against a back-end daemon and\n"
         "checks it rule by rule. Everything after --backend PROGRAM up to -- is passed to\n"
-        "the daemon. Subcommands: bench (see 'vhost-conform bench --help').\n\n"
+        "the daemon. Subcommands: bench, trace, record, replay (see 'vhost-conform bench\n"
+        "--help' and so on).\n\n"
         "Exit status: 0 no FAIL, 1 a check FAILed, 77 every check was skipped,\n"
         "99 harness or environment error, 2 bad command line.");
     g_option_context_add_main_entries(oc, entries, NULL);
@@ -454,6 +473,23 @@ run_checks_with(Cli *cli, int argc, char **argv)
         ro.device = cli->device;
     }
     ro.verbose = cli->verbose;
+    if (cli->trace_datapath && !cli->trace) {
+        g_printerr("vhost-conform: --trace-datapath needs --trace FILE\n");
+        return EXIT_USAGE;
+    }
+    if (cli->trace) {
+        trace = vc_trace_open(cli->trace, cli->trace_datapath ? VC_TRACE_OPEN_DATAPATH : 0, &err);
+        if (!trace) {
+            g_printerr("vhost-conform: %s\n", err->message);
+            return 99;
+        }
+        ro.tap = vc_trace_conn_tap;
+        ro.tap_opaque = trace;
+        ro.vq_tap = cli->trace_datapath ? vc_trace_vq_tap : NULL;
+        ro.trace_mark = vc_trace_mark_cb;
+        ro.trace_frame = vc_trace_frame_cb;
+        ro.trace_path = cli->trace;
+    }
 
     stream.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
     stream.format = cli->format ? cli->format : (isatty(STDOUT_FILENO) ? "text" : "tap");
@@ -498,6 +534,11 @@ run_checks_with(Cli *cli, int argc, char **argv)
             code = code ? code : 99;
         }
     }
+    if (trace && !vc_trace_close(g_steal_pointer(&trace), &err)) {
+        g_printerr("vhost-conform: %s\n", err->message);
+        g_clear_error(&err);
+        code = code ? code : 99;
+    }
     return code;
 }
 
@@ -518,6 +559,15 @@ main(int argc, char **argv)
     if (argc > 1 && g_str_equal(argv[1], "bench")) {
         vc_launch_install_cleanup();
         return vc_bench_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && g_str_equal(argv[1], "trace")) {
+        return vc_trace_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && g_str_equal(argv[1], "record")) {
+        return vc_record_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && g_str_equal(argv[1], "replay")) {
+        return vc_replay_main(argc - 1, argv + 1);
     }
     return run_checks(argc, argv);
 }

@@ -208,14 +208,7 @@ split_enable_calls(VcVq *vq, bool on)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-const VcVqOps vc_vq_split_ops = {
-    .add = split_add,
-    .publish = split_publish,
-    .kick_needed = split_kick_needed,
-    .pop_used = split_pop_used,
-    .more_used = split_more_used,
-    .enable_calls = split_enable_calls,
-};
+static void split_reset(VcVq *vq, uint16_t idx);
 
 VcVq *
 vc_vq_new_split(VcGmem *gm, unsigned index, uint16_t num, unsigned flags, unsigned indirect_max,
@@ -256,12 +249,12 @@ vc_vq_new_split(VcGmem *gm, unsigned index, uint16_t num, unsigned flags, unsign
     }
     vq->next = g_new0(uint16_t, num);
     vq->heads = g_new0(VcVqHead, num);
-    vc_vq_reset(vq, 0);
+    split_reset(vq, 0);
     return g_steal_pointer(&vq);
 }
 
-void
-vc_vq_reset(VcVq *vq, uint16_t idx)
+static void
+split_reset(VcVq *vq, uint16_t idx)
 {
     memset(vq->desc, 0, 16 * (size_t)vq->num);
     memset(vq->avail, 0, 4 + 2 * (size_t)vq->num + 2);
@@ -281,6 +274,38 @@ vc_vq_reset(VcVq *vq, uint16_t idx)
     wr16(&vq->used->idx, idx);
     /* Calls on by default: used_event = idx asks for one at the first completion. */
     wr16(used_event_ptr(vq), idx);
+}
+
+static int
+split_reset_base(VcVq *vq, uint32_t base)
+{
+    /* vhost-user.rst SET_VRING_BASE: a split ring's state is one 16-bit avail index. */
+    split_reset(vq, (uint16_t)base);
+    return 0;
+}
+
+static uint32_t
+split_base(const VcVq *vq)
+{
+    return vq->avail_idx;
+}
+
+void
+vc_vq_reset(VcVq *vq, uint16_t idx)
+{
+    vq->ops->reset(vq, idx);
+}
+
+int
+vc_vq_reset_base(VcVq *vq, uint32_t base)
+{
+    return vq->ops->reset_base(vq, base);
+}
+
+uint32_t
+vc_vq_base(const VcVq *vq)
+{
+    return vq->ops->base(vq);
 }
 
 void
@@ -386,27 +411,27 @@ vc_vq_wait_call(VcVq *vq, int timeout_ms)
     return vc_vq_take_call(vq);
 }
 
-uint16_t
-vc_vq_used_idx(const VcVq *vq)
+static uint16_t
+split_used_idx(const VcVq *vq)
 {
     return used_idx_acquire(vq);
 }
 
-uint16_t
-vc_vq_avail_event(const VcVq *vq)
+static uint16_t
+split_avail_event(const VcVq *vq)
 {
     return rd16(avail_event_ptr(vq));
 }
 
-void
-vc_vq_set_used_event(VcVq *vq, uint16_t v)
+static void
+split_set_used_event(VcVq *vq, uint16_t v)
 {
     wr16(used_event_ptr(vq), v);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-void
-vc_vq_used_elem(const VcVq *vq, uint16_t slot, uint32_t *id, uint32_t *len)
+static void
+split_used_elem(const VcVq *vq, uint16_t slot, uint32_t *id, uint32_t *len)
 {
     const struct vring_used_elem *e = &vq->used->ring[slot & (vq->num - 1)];
 
@@ -414,8 +439,32 @@ vc_vq_used_elem(const VcVq *vq, uint16_t slot, uint32_t *id, uint32_t *len)
     *len = le32toh(e->len);
 }
 
-unsigned
-vc_vq_ranges(const VcVq *vq, VcRange *ranges)
+uint16_t
+vc_vq_used_idx(const VcVq *vq)
+{
+    return vq->ops->used_idx(vq);
+}
+
+uint16_t
+vc_vq_avail_event(const VcVq *vq)
+{
+    return vq->ops->avail_event(vq);
+}
+
+void
+vc_vq_set_used_event(VcVq *vq, uint16_t v)
+{
+    vq->ops->set_used_event(vq, v);
+}
+
+void
+vc_vq_used_elem(const VcVq *vq, uint16_t slot, uint32_t *id, uint32_t *len)
+{
+    vq->ops->used_elem(vq, slot, id, len);
+}
+
+static unsigned
+split_ranges(const VcVq *vq, VcRange *ranges)
 {
     unsigned n = 0;
 
@@ -426,6 +475,12 @@ vc_vq_ranges(const VcVq *vq, VcRange *ranges)
         ranges[n++] = (VcRange){vq->indirect_gpa, (uint64_t)vq->num * vq->indirect_max * 16};
     }
     return n;
+}
+
+unsigned
+vc_vq_ranges(const VcVq *vq, VcRange *ranges)
+{
+    return vq->ops->ranges(vq, ranges);
 }
 
 void
@@ -445,3 +500,20 @@ vc_vq_set_tap(VcVq *vq, VcVqTap tap, void *opaque)
     vq->tap = tap;
     vq->tap_opaque = opaque;
 }
+
+const VcVqOps vc_vq_split_ops = {
+    .add = split_add,
+    .publish = split_publish,
+    .kick_needed = split_kick_needed,
+    .pop_used = split_pop_used,
+    .more_used = split_more_used,
+    .enable_calls = split_enable_calls,
+    .reset = split_reset,
+    .reset_base = split_reset_base,
+    .base = split_base,
+    .used_idx = split_used_idx,
+    .avail_event = split_avail_event,
+    .set_used_event = split_set_used_event,
+    .used_elem = split_used_elem,
+    .ranges = split_ranges,
+};

@@ -16,7 +16,7 @@ static unsigned
 observed_session(VcCtx *ctx)
 {
     VcFrontend *fe = vc_ctx_connect(ctx, NULL);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     g_autoptr(GError) err = NULL;
     bool ok;
 
@@ -24,12 +24,12 @@ observed_session(VcCtx *ctx)
         return 0;
     }
     ok = vc_fe_init(fe, &err) && vc_fe_start(fe, &err);
-    if (ok && g_strcmp0(ctx->device, "rng") == 0) {
-        d = vc_rng_new(fe, 0, 4, 64, 1, 0, false, &err);
-        if (d) {
-            vc_rng_post(d, 4);
-            vc_vq_notify(d->vq);
-            vc_rng_wait(d, 4, vc_ctx_wait_ms(ctx));
+    if (ok && vc_traffic_ops(ctx->device)) {
+        t = vc_traffic_new(fe, G_MAXUINT, 4, &err);
+        if (t) {
+            vc_traffic_post(t, 4);
+            vc_vq_notify(t->vq);
+            vc_traffic_wait(t, 4, vc_ctx_wait_ms(ctx));
         }
     }
     if (ok) {
@@ -149,7 +149,7 @@ payload_in_later_segment(VcCtx *ctx)
     static const VcStep before[] = {VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK,
                                     VC_STEP_SET_VRING_CALL, VC_STEP_END};
     g_autofree VcMsg *req = g_new(VcMsg, 1);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     unsigned n = 0;
 
     if (!fe) {
@@ -172,14 +172,16 @@ payload_in_later_segment(VcCtx *ctx)
         g_clear_error(VC_ERR(ctx));
         return vc_ctx_done(ctx);
     }
-    VC_TRY(ctx, vc_fe_setup_vring(fe, 0, true, VC_ERR(ctx)));
-    if (vc_fe_has_feature(fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
-        VC_TRY(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx)));
+    for (unsigned q = 0; q < fe->num_queues; q++) {
+        VC_TRY(ctx, vc_fe_setup_vring(fe, q, true, VC_ERR(ctx)));
+        if (vc_fe_has_feature(fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
+            VC_TRY(ctx, vc_fe_set_vring_enable(fe, q, true, VC_ERR(ctx)));
+        }
     }
-    if (g_strcmp0(ctx->device, "rng") == 0) {
-        d = vc_rng_new(fe, 0, 4, 64, 1, 0, true, VC_ERR(ctx));
-        VC_TRY(ctx, d != NULL);
-        n = vc_chk_round(ctx, d, 4);
+    if (vc_traffic_ops(ctx->device)) {
+        t = vc_traffic_new(fe, G_MAXUINT, 4, VC_ERR(ctx));
+        VC_TRY(ctx, t != NULL);
+        n = vc_chk_round(ctx, t, 4);
         vc_expect(ctx, n == 4, "after a SET_MEM_TABLE sent in two segments, %u of 4 requests "
                   "completed: the table did not take effect", n);
     } else if (!vc_ctx_settle(ctx, fe, 0)) {
@@ -187,7 +189,7 @@ payload_in_later_segment(VcCtx *ctx)
     }
     if (!ctx->violated) {
         vc_ctx_note(ctx, "a SET_MEM_TABLE split after its header took effect%s",
-                    d ? " (4 requests completed through it)" : "");
+                    t ? " (4 requests completed through it)" : "");
     }
     return vc_ctx_done(ctx);
 }

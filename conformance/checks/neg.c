@@ -12,7 +12,7 @@ static VcVerdict
 get_features_any_time(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     VcFrontend *fe;
     uint64_t first, again;
 
@@ -22,11 +22,11 @@ get_features_any_time(VcCtx *ctx)
         return vc_ctx_done(ctx);
     }
     first = fe->features_offered;
-    if (g_strcmp0(ctx->device, "rng") == 0) {
+    if (vc_traffic_ops(ctx->device)) {
         /* Start the ring for real: a kick and completed requests. */
-        d = vc_rng_new(fe, 0, 4, 64, 1, 0, false, VC_ERR(ctx));
-        VC_TRY(ctx, d != NULL);
-        vc_chk_round(ctx, d, 4);
+        t = vc_traffic_new(fe, G_MAXUINT, 4, VC_ERR(ctx));
+        VC_TRY(ctx, t != NULL);
+        vc_chk_round(ctx, t, 4);
     }
     for (int i = 0; i < 2; i++) {
         if (!vc_fe_get_features(fe, &again, VC_ERR(ctx))) {

@@ -15,16 +15,16 @@ static VcVerdict
 kick_nofd_polls(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     unsigned got;
 
     cfg.kick = VC_NOTIFY_NONE;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
     /* No kick fd: the daemon is told to poll; requests are only published. */
-    got = vc_chk_round(ctx, d, N);
+    got = vc_chk_round(ctx, t, N);
     vc_expect(ctx, got == N, "SET_VRING_KICK with the NOFD bit (poll the ring): %u of %u "
               "published requests completed", got, N);
     if (!ctx->violated) {
@@ -37,15 +37,15 @@ static VcVerdict
 call_nofd_accepted(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     unsigned got;
 
     cfg.call = VC_NOTIFY_NONE;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    got = vc_chk_round(ctx, d, N);
+    got = vc_chk_round(ctx, t, N);
     vc_expect(ctx, got == N, "SET_VRING_CALL with the NOFD bit: %u of %u requests completed (the "
               "used ring must advance without a call fd)", got, N);
     if (!ctx->violated) {
@@ -59,14 +59,14 @@ static void
 calls_follow_completions(VcCtx *ctx, bool event_idx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
 
     cfg.event_idx = event_idx;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return;
     }
-    if (event_idx && !(d->vq->flags & VC_VQ_EVENT_IDX)) {
+    if (event_idx && !(t->vq->flags & VC_VQ_EVENT_IDX)) {
         vc_ctx_note(ctx, "EVENT_IDX not offered");
         return;
     }
@@ -74,25 +74,25 @@ calls_follow_completions(VcCtx *ctx, bool event_idx)
         unsigned want = round + 1, got = 0;
         int64_t deadline = g_get_monotonic_time() / 1000 + vc_ctx_wait_ms(ctx);
 
-        vc_vq_take_call(d->vq);
-        vc_vq_enable_calls(d->vq, true);
-        vc_rng_post(d, want);
-        vc_vq_notify(d->vq);
+        vc_vq_take_call(t->vq);
+        vc_vq_enable_calls(t->vq, true);
+        vc_traffic_post(t, want);
+        vc_vq_notify(t->vq);
         /* Reap only after a call: whatever sits in the used ring without one was not signalled. */
         while (got < want) {
             int64_t left = deadline - g_get_monotonic_time() / 1000;
-            int r = vc_vq_wait_call(d->vq, (int)MAX(left, 0));
+            int r = vc_vq_wait_call(t->vq, (int)MAX(left, 0));
             if (r <= 0) {
                 break;
             }
-            got += vc_rng_reap(d);
+            got += vc_traffic_reap(t);
             /* Entries that landed between the reap and re-arming need no call of their own. */
-            vc_vq_enable_calls(d->vq, true);
-            got += vc_rng_reap(d);
+            vc_vq_enable_calls(t->vq, true);
+            got += vc_traffic_reap(t);
         }
         if (got < want) {
-            uint16_t used = vc_vq_used_idx(d->vq);
-            if (used != d->vq->last_used) {
+            uint16_t used = vc_vq_used_idx(t->vq);
+            if (used != t->vq->last_used) {
                 vc_ctx_violation(ctx, "%s: round %u: the used ring holds completions but no call "
                                  "came within %d ms", event_idx ? "with EVENT_IDX"
                                                                 : "without EVENT_IDX",
@@ -119,20 +119,20 @@ no_lost_calls(VcCtx *ctx)
 static VcVerdict
 kick_value_meaningless(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 1);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     static const uint64_t values[] = {2, 0x12345678, 7};
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (d->vq->kick_fd < 0) {
+    if (t->vq->kick_fd < 0) {
         return vc_ctx_skip(ctx, "no kick fd");
     }
     for (unsigned i = 0; i < G_N_ELEMENTS(values); i++) {
-        unsigned posted = vc_rng_post(d, 2), got;
-        vc_vq_publish(d->vq);
-        vc_vq_kick_value(d->vq, values[i]);
-        got = vc_rng_wait(d, posted, vc_ctx_wait_ms(ctx));
+        unsigned posted = vc_traffic_post(t, 2), got;
+        vc_vq_publish(t->vq);
+        vc_vq_kick_value(t->vq, values[i]);
+        got = vc_traffic_wait(t, posted, vc_ctx_wait_ms(ctx));
         if (got < posted) {
             vc_ctx_violation(ctx, "a kick written as the value %" G_GUINT64_FORMAT " was not "
                              "taken as a kick (%u of %u completed)", values[i], got, posted);
@@ -147,18 +147,18 @@ static VcVerdict
 pipe_notifiers(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     unsigned calls_before, got;
 
     cfg.kick = VC_NOTIFY_PIPE;
     cfg.call = VC_NOTIFY_PIPE;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    calls_before = (unsigned)d->vq->n_calls;
+    calls_before = (unsigned)t->vq->n_calls;
     for (unsigned round = 0; round < 3; round++) {
-        got = vc_chk_round(ctx, d, N);
+        got = vc_chk_round(ctx, t, N);
         if (got != N) {
             vc_ctx_violation(ctx, "with pipes for kick and call, round %u completed %u of %u",
                              round + 1, got, N);
@@ -166,13 +166,13 @@ pipe_notifiers(VcCtx *ctx)
         }
     }
     /* Calls not yet read are still in the pipe. */
-    while (vc_vq_take_call(d->vq) > 0) {
+    while (vc_vq_take_call(t->vq) > 0) {
     }
-    vc_expect(ctx, d->vq->n_calls > calls_before, "with a pipe as call notifier no call was ever "
+    vc_expect(ctx, t->vq->n_calls > calls_before, "with a pipe as call notifier no call was ever "
               "written");
     if (!ctx->violated) {
         vc_ctx_note(ctx, "3 rounds with pipe notifiers; %" G_GUINT64_FORMAT " calls read",
-                    d->vq->n_calls);
+                    t->vq->n_calls);
     }
     return vc_ctx_done(ctx);
 }
@@ -180,28 +180,28 @@ pipe_notifiers(VcCtx *ctx)
 static VcVerdict
 err_fd_on_ring_error(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, 2, 64, 1);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, 2);
     struct pollfd p;
     int r;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (vc_chk_round(ctx, d, 1) != 1) {
+    if (vc_chk_round(ctx, t, 1) != 1) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not work");
     }
     /* A descriptor far outside every region. */
-    d->req[d->next].seg[0].gpa = 0x7e0000000000ull;
-    vc_rng_post(d, 1);
-    vc_vq_kick(d->vq);
-    p.fd = d->fe->q[0].err_ours;
+    vc_traffic_poison_next(t, 0x7e0000000000ull);
+    vc_traffic_post(t, 1);
+    vc_vq_kick(t->vq);
+    p.fd = t->fe->q[vc_chk_queue(t)].err_ours;
     p.events = POLLIN;
     r = poll(&p, 1, vc_ctx_wait_ms(ctx));
     if (vc_ctx_daemon_dead(ctx, 100, NULL)) {
         vc_ctx_violation(ctx, "a descriptor outside guest memory killed the daemon");
         return vc_ctx_done(ctx);
     }
-    vc_expect(ctx, r > 0 || d->fe->inband_errs[0] > 0, "a descriptor outside guest memory did "
+    vc_expect(ctx, r > 0 || t->fe->inband_errs[vc_chk_queue(t)] > 0, "a descriptor outside guest memory did "
               "not signal the err notifier within %d ms", vc_ctx_wait_ms(ctx));
     if (!ctx->violated) {
         vc_ctx_note(ctx, "the err notifier was signalled");

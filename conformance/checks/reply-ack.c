@@ -10,7 +10,7 @@ static VcVerdict
 every_need_reply_answered(VcCtx *ctx)
 {
     VcFrontend *fe = vc_ctx_connect(ctx, NULL);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
 
     if (!fe) {
         return vc_ctx_done(ctx);
@@ -26,10 +26,10 @@ every_need_reply_answered(VcCtx *ctx)
     /* Realize's SET_OWNER already carried NEED_REPLY; SET_PROTOCOL_FEATURES now can too. */
     VC_TRY(ctx, vc_fe_set_protocol_features(fe, fe->pfeatures, VC_ERR(ctx)));
     VC_TRY(ctx, vc_fe_start(fe, VC_ERR(ctx)));
-    if (g_strcmp0(ctx->device, "rng") == 0) {
-        d = vc_rng_new(fe, 0, 4, 64, 1, 0, false, VC_ERR(ctx));
-        VC_TRY(ctx, d != NULL);
-        vc_chk_round(ctx, d, 4);
+    if (vc_traffic_ops(ctx->device)) {
+        t = vc_traffic_new(fe, G_MAXUINT, 4, VC_ERR(ctx));
+        VC_TRY(ctx, t != NULL);
+        vc_chk_round(ctx, t, 4);
     }
     VC_TRY(ctx, vc_fe_stop(fe, VC_ERR(ctx)));
     vc_ctx_note(ctx, "%" G_GUINT64_FORMAT " requests with NEED_REPLY, all answered",

@@ -15,14 +15,14 @@
 
 /* After a quiet negative phase: the ring must work once allowed, or the check proves nothing. */
 static bool
-confirm_works(VcCtx *ctx, VcRngDrv *d, unsigned want, bool kick, const char *after)
+confirm_works(VcCtx *ctx, VcTraffic *t, unsigned want, bool kick, const char *after)
 {
     unsigned got;
 
     if (kick) {
-        vc_vq_kick(d->vq);
+        vc_vq_kick(t->vq);
     }
-    got = vc_rng_wait(d, want, vc_ctx_wait_ms(ctx));
+    got = vc_traffic_wait(t, want, vc_ctx_wait_ms(ctx));
     if (got < want) {
         vc_ctx_skip(ctx, "inconclusive: the ring did not work even %s (%u of %u completed)", after,
                     got, want);
@@ -35,21 +35,21 @@ static VcVerdict
 stopped_ring_untouched(VcCtx *ctx)
 {
     VcStartPlan plan = {.prepost = N};
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     g_autoptr(GString) what = g_string_new(NULL);
     VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
 
-    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &d)) {
+    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &t)) {
         return vc_ctx_done(ctx);
     }
     /* Buffers were available before SET_VRING_KICK; nobody has kicked yet. */
-    if (!vc_chk_quiet(ctx, d, fe->cfg.start_idx, what)) {
+    if (!vc_chk_quiet(ctx, t, fe->cfg.start_idx, what)) {
         if (!vc_ctx_failed(ctx)) {
             vc_ctx_violation(ctx, "before any kick (the ring is stopped) %s", what->str);
         }
         return vc_ctx_done(ctx);
     }
-    if (confirm_works(ctx, d, N, true, "after a kick")) {
+    if (confirm_works(ctx, t, N, true, "after a kick")) {
         vc_ctx_note(ctx, "nothing happened before the first kick; %u requests completed after it",
                     N);
     }
@@ -60,14 +60,14 @@ static VcVerdict
 enable_remembered_while_stopped(VcCtx *ctx)
 {
     VcStartPlan plan = {.enable_before_kick = true};
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
     unsigned got;
 
-    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &d)) {
+    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &t)) {
         return vc_ctx_done(ctx);
     }
-    got = vc_chk_round(ctx, d, N);
+    got = vc_chk_round(ctx, t, N);
     vc_expect(ctx, got == N, "SET_VRING_ENABLE 1 sent before SET_VRING_KICK was forgotten: "
               "%u of %u requests completed after a kick", got, N);
     if (!ctx->violated) {
@@ -79,30 +79,30 @@ enable_remembered_while_stopped(VcCtx *ctx)
 static VcVerdict
 disabled_ring_no_side_effects(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 2);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     g_autoptr(GString) what = g_string_new(NULL);
     uint16_t used;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (vc_chk_round(ctx, d, N) != N) {
+    if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the enabled ring did not complete %u requests", N);
     }
-    VC_TRY(ctx, vc_fe_set_vring_enable(d->fe, 0, false, VC_ERR(ctx)));
-    used = vc_vq_used_idx(d->vq);
-    vc_rng_post(d, N);
-    vc_vq_publish(d->vq);
-    vc_vq_kick(d->vq);
-    if (!vc_chk_quiet(ctx, d, used, what)) {
+    VC_TRY(ctx, vc_fe_set_vring_enable(t->fe, vc_chk_queue(t), false, VC_ERR(ctx)));
+    used = vc_vq_used_idx(t->vq);
+    vc_traffic_post(t, N);
+    vc_vq_publish(t->vq);
+    vc_vq_kick(t->vq);
+    if (!vc_chk_quiet(ctx, t, used, what)) {
         if (!vc_ctx_failed(ctx)) {
             vc_ctx_violation(ctx, "with the started ring disabled, %s (an rng ring must not "
                              "supply data while disabled)", what->str);
         }
         return vc_ctx_done(ctx);
     }
-    VC_TRY(ctx, vc_fe_set_vring_enable(d->fe, 0, true, VC_ERR(ctx)));
-    if (confirm_works(ctx, d, N, true, "after SET_VRING_ENABLE 1")) {
+    VC_TRY(ctx, vc_fe_set_vring_enable(t->fe, vc_chk_queue(t), true, VC_ERR(ctx)));
+    if (confirm_works(ctx, t, N, true, "after SET_VRING_ENABLE 1")) {
         vc_ctx_note(ctx, "disabled: no buffer filled, used index still; re-enabled: %u completed",
                     N);
     }
@@ -112,13 +112,13 @@ disabled_ring_no_side_effects(VcCtx *ctx)
 static VcVerdict
 enabled_ring_processed(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 2);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
     for (unsigned round = 0; round < 5; round++) {
-        unsigned got = vc_chk_round(ctx, d, N);
+        unsigned got = vc_chk_round(ctx, t, N);
         if (got != N) {
             vc_ctx_violation(ctx, "round %u: %u of %u requests completed on a started, enabled "
                              "ring", round + 1, got, N);
@@ -133,17 +133,17 @@ static VcVerdict
 ring_begins_disabled(VcCtx *ctx)
 {
     VcStartPlan plan = {.skip_enable = true};
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     g_autoptr(GString) what = g_string_new(NULL);
     VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
 
-    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &d)) {
+    if (!fe || !vc_chk_start(ctx, fe, &plan, N, &t)) {
         return vc_ctx_done(ctx);
     }
-    vc_rng_post(d, N);
-    vc_vq_publish(d->vq);
-    vc_vq_kick(d->vq);
-    if (!vc_chk_quiet(ctx, d, fe->cfg.start_idx, what)) {
+    vc_traffic_post(t, N);
+    vc_vq_publish(t->vq);
+    vc_vq_kick(t->vq);
+    if (!vc_chk_quiet(ctx, t, fe->cfg.start_idx, what)) {
         if (!vc_ctx_failed(ctx)) {
             vc_ctx_violation(ctx, "with PROTOCOL_FEATURES negotiated and no SET_VRING_ENABLE, %s",
                              what->str);
@@ -151,7 +151,7 @@ ring_begins_disabled(VcCtx *ctx)
         return vc_ctx_done(ctx);
     }
     VC_TRY(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx)));
-    if (confirm_works(ctx, d, N, true, "after SET_VRING_ENABLE 1")) {
+    if (confirm_works(ctx, t, N, true, "after SET_VRING_ENABLE 1")) {
         vc_ctx_note(ctx, "kicked but not enabled: nothing; enabled: %u completed", N);
     }
     return vc_ctx_done(ctx);
@@ -162,16 +162,16 @@ kick_starts_ring(VcCtx *ctx)
 {
     const unsigned n = 16;
     VcStartPlan plan = {.prepost = n};
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
     unsigned got;
 
-    if (!fe || !vc_chk_start(ctx, fe, &plan, n, &d)) {
+    if (!fe || !vc_chk_start(ctx, fe, &plan, n, &t)) {
         return vc_ctx_done(ctx);
     }
     /* One kick for everything that was already available. */
-    vc_vq_kick(d->vq);
-    got = vc_rng_wait(d, n, vc_ctx_wait_ms(ctx));
+    vc_vq_kick(t->vq);
+    got = vc_traffic_wait(t, n, vc_ctx_wait_ms(ctx));
     vc_expect(ctx, got == n, "one kick after %u requests were made available: %u completed", n,
               got);
     if (!ctx->violated) {
@@ -183,32 +183,32 @@ kick_starts_ring(VcCtx *ctx)
 static VcVerdict
 get_vring_base_stops(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 2);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     g_autoptr(GString) what = g_string_new(NULL);
     uint32_t base;
     uint16_t used;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (vc_chk_round(ctx, d, N) != N) {
+    if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not complete %u requests", N);
     }
-    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &base, VC_ERR(ctx)));
-    vc_rng_reap(d);
-    vc_vq_take_call(d->vq);
-    used = vc_vq_used_idx(d->vq);
-    vc_rng_post(d, N);
-    vc_vq_publish(d->vq);
-    vc_vq_kick(d->vq);
-    if (!vc_chk_quiet(ctx, d, used, what)) {
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, vc_chk_queue(t), &base, VC_ERR(ctx)));
+    vc_traffic_reap(t);
+    vc_vq_take_call(t->vq);
+    used = vc_vq_used_idx(t->vq);
+    vc_traffic_post(t, N);
+    vc_vq_publish(t->vq);
+    vc_vq_kick(t->vq);
+    if (!vc_chk_quiet(ctx, t, used, what)) {
         if (!vc_ctx_failed(ctx)) {
             vc_ctx_violation(ctx, "after GET_VRING_BASE (ring stopped), a kick with new buffers: "
                              "%s", what->str);
         }
         return vc_ctx_done(ctx);
     }
-    vc_expect(ctx, vc_vq_take_call(d->vq) == 0, "after GET_VRING_BASE the daemon signalled the "
+    vc_expect(ctx, vc_vq_take_call(t->vq) == 0, "after GET_VRING_BASE the daemon signalled the "
               "call notifier");
     if (!ctx->violated) {
         vc_ctx_note(ctx, "after GET_VRING_BASE a kick with %u new buffers changed nothing", N);
@@ -220,19 +220,19 @@ static VcVerdict
 no_protocol_features_enables(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     unsigned got;
 
     cfg.no_protocol_features = true;
     cfg.profile = vc_profile_find("qemu-legacy");
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 2);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (vc_fe_has_feature(d->fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
+    if (vc_fe_has_feature(t->fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
         return vc_ctx_error(ctx, "the front end acked PROTOCOL_FEATURES although told not to");
     }
-    got = vc_chk_round(ctx, d, N);
+    got = vc_chk_round(ctx, t, N);
     vc_expect(ctx, got == N, "SET_FEATURES without PROTOCOL_FEATURES must enable the rings: %u of "
               "%u requests completed with no SET_VRING_ENABLE", got, N);
     if (!ctx->violated) {

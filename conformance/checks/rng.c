@@ -4,6 +4,7 @@
  * device-readable buffers, one used element per chain).
  */
 #include "vc-chk.h"
+#include "vc-drv-rng.h"
 
 #define N 8
 
@@ -22,8 +23,11 @@ rng_traffic(VcCtx *ctx, uint32_t readable, unsigned *got)
     if (!vc_ctx_try(ctx, d != NULL)) {
         return NULL;
     }
-    *got = vc_chk_round(ctx, d, N);
-    *got += vc_chk_round(ctx, d, N);
+    for (int round = 0; round < 2; round++) {
+        unsigned posted = vc_rng_post(d, N);
+        vc_vq_notify(d->vq);
+        *got += vc_rng_wait(d, posted, vc_ctx_wait_ms(ctx));
+    }
     return d;
 }
 
@@ -121,7 +125,9 @@ no_stray_writes(VcCtx *ctx)
     if (got == 0) {
         return vc_ctx_skip(ctx, "inconclusive: no request completed");
     }
-    if (vc_chk_stray(d, NULL, 0, what)) {
+    g_autoptr(GArray) skip = g_array_new(FALSE, FALSE, sizeof(VcRange));
+    vc_rng_allowed_ranges(d, skip);
+    if (vc_chk_stray_in(d->fe, skip, what)) {
         vc_ctx_violation(ctx, "%s", what->str);
         return vc_ctx_done(ctx);
     }
@@ -154,17 +160,17 @@ one_used_per_chain(VcCtx *ctx)
 static const VcCheck checks[] = {
     {"VIO-RNG-001", "virtio-v1.2#device-operation-entropy-device", VC_MUST, 0, 0,
      VC_CHECK_DATAPATH, "every request gets at least one random byte (used.len >= 1)", "zero-len",
-     at_least_one_byte},
+     at_least_one_byte, "rng"},
     {"VIO-RNG-002", "virtio-v1.2#the-virtqueue-used-ring", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
      "used.len never exceeds the writable space and counts only bytes really written",
-     "len-overstated", len_counts_written_bytes},
+     "len-overstated", len_counts_written_bytes, "rng"},
     {"VIO-RNG-003", "virtio-v1.2#message-framing", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
-     "the device never writes a device-readable buffer", "write-readable", readable_untouched},
+     "the device never writes a device-readable buffer", "write-readable", readable_untouched, "rng"},
     {"VIO-RNG-004", "virtio-v1.2#the-virtqueue-descriptor-table", VC_MUST, 0, 0,
      VC_CHECK_DATAPATH, "nothing outside the rings and the writable buffers is written",
-     "overrun", no_stray_writes},
+     "overrun", no_stray_writes, "rng"},
     {"VIO-RNG-005", "virtio-v1.2#the-virtqueue-used-ring", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
-     "one used element per chain, naming its head", "used-per-descriptor", one_used_per_chain},
+     "one used element per chain, naming its head", "used-per-descriptor", one_used_per_chain, "rng"},
 };
 
 const VcCheckArea vc_area_rng = {"rng", checks, G_N_ELEMENTS(checks)};

@@ -50,24 +50,24 @@ status_round_trip(VcCtx *ctx)
 static VcVerdict
 reset_disables_rings(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 1);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     g_autoptr(GString) what = g_string_new(NULL);
     uint16_t used;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (!vc_fe_has_pfeature(d->fe, VHOST_USER_PROTOCOL_F_RESET_DEVICE)) {
+    if (!vc_fe_has_pfeature(t->fe, VHOST_USER_PROTOCOL_F_RESET_DEVICE)) {
         return vc_ctx_skip(ctx, "RESET_DEVICE was not negotiated");
     }
-    if (vc_chk_round(ctx, d, N) != N) {
+    if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not work before the reset");
     }
-    VC_TRY(ctx, vc_fe_simple(d->fe, VHOST_USER_RESET_DEVICE, 0, true, NULL, VC_ERR(ctx)));
-    used = vc_vq_used_idx(d->vq);
-    vc_rng_post(d, N);
-    vc_vq_kick(d->vq);
-    if (!vc_chk_quiet(ctx, d, used, what) && !vc_ctx_failed(ctx)) {
+    VC_TRY(ctx, vc_fe_simple(t->fe, VHOST_USER_RESET_DEVICE, 0, true, NULL, VC_ERR(ctx)));
+    used = vc_vq_used_idx(t->vq);
+    vc_traffic_post(t, N);
+    vc_vq_kick(t->vq);
+    if (!vc_chk_quiet(ctx, t, used, what) && !vc_ctx_failed(ctx)) {
         vc_ctx_violation(ctx, "after RESET_DEVICE, a kick with new buffers: %s", what->str);
     }
     if (!ctx->violated) {
@@ -79,21 +79,21 @@ reset_disables_rings(VcCtx *ctx)
 static VcVerdict
 reset_restores_initial_state(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 1);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     static const VcStep again[] = {VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK,
                                    VC_STEP_SET_VRING_CALL, VC_STEP_MEM, VC_STEP_END};
     static const VcStep driver_ok[] = {VC_STEP_STATUS_DRIVER_OK, VC_STEP_END};
     VcFrontend *fe;
     unsigned got;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    fe = d->fe;
+    fe = t->fe;
     if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_RESET_DEVICE)) {
         return vc_ctx_skip(ctx, "RESET_DEVICE was not negotiated");
     }
-    if (vc_chk_round(ctx, d, N) != N) {
+    if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not work before the reset");
     }
     VC_TRY(ctx, vc_fe_simple(fe, VHOST_USER_RESET_DEVICE, 0, true, NULL, VC_ERR(ctx)));
@@ -106,11 +106,11 @@ reset_restores_initial_state(VcCtx *ctx)
     }
     /* Start again on the same connection, without SET_OWNER: ownership survives a reset. */
     VC_TRY(ctx, vc_fe_run_steps(fe, again, VC_ERR(ctx)));
-    if (!vc_chk_restart_ring(ctx, d, 0)) {
+    if (!vc_chk_restart_ring(ctx, t, 0)) {
         return vc_ctx_done(ctx);
     }
     VC_TRY(ctx, vc_fe_run_steps(fe, driver_ok, VC_ERR(ctx)));
-    got = vc_chk_round(ctx, d, N);
+    got = vc_chk_round(ctx, t, N);
     vc_expect(ctx, got == N, "after RESET_DEVICE and a new start without SET_OWNER, %u of %u "
               "requests completed", got, N);
     if (!ctx->violated) {

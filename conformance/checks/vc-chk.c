@@ -25,8 +25,19 @@ proto_acked(const VcFrontend *fe)
     return vc_fe_has_feature(fe, VHOST_USER_F_PROTOCOL_FEATURES);
 }
 
+static VcTraffic *
+new_traffic(VcCtx *ctx, VcFrontend *fe, unsigned nreq)
+{
+    VcTraffic *t = vc_traffic_new(fe, G_MAXUINT, nreq, VC_ERR(ctx));
+
+    if (!vc_ctx_try(ctx, t != NULL)) {
+        return NULL;
+    }
+    return t;
+}
+
 bool
-vc_chk_start(VcCtx *ctx, VcFrontend *fe, const VcStartPlan *plan, unsigned nreq, VcRngDrv **d)
+vc_chk_start(VcCtx *ctx, VcFrontend *fe, const VcStartPlan *plan, unsigned nreq, VcTraffic **t)
 {
     static const VcStartPlan qemu_order = {0};
     static const VcStep before_rings[] = {
@@ -34,133 +45,113 @@ vc_chk_start(VcCtx *ctx, VcFrontend *fe, const VcStartPlan *plan, unsigned nreq,
         VC_STEP_END,
     };
     static const VcStep after_rings[] = {VC_STEP_STATUS_DRIVER_OK, VC_STEP_END};
+    unsigned tq;
 
-    *d = NULL;
+    *t = NULL;
     if (!plan) {
         plan = &qemu_order;
     }
-    if (!vc_ctx_try(ctx, vc_fe_run_steps(fe, before_rings, VC_ERR(ctx))) ||
-        !vc_ctx_try(ctx, vc_fe_create_queue(fe, 0, VC_ERR(ctx)))) {
+    if (!vc_ctx_try(ctx, vc_fe_run_steps(fe, before_rings, VC_ERR(ctx)))) {
         return false;
     }
-    *d = vc_rng_new(fe, 0, nreq, 64, 2, 0, true, VC_ERR(ctx));
-    if (!vc_ctx_try(ctx, *d != NULL)) {
+    for (unsigned q = 0; q < fe->num_queues; q++) {
+        if (!vc_ctx_try(ctx, vc_fe_create_queue(fe, q, VC_ERR(ctx)))) {
+            return false;
+        }
+    }
+    *t = new_traffic(ctx, fe, nreq);
+    if (!*t) {
         return false;
     }
+    tq = vc_chk_queue(*t);
     if (plan->prepost) {
-        vc_rng_post(*d, plan->prepost);
+        vc_traffic_post(*t, plan->prepost);
     }
-    if (!vc_ctx_try(ctx, vc_fe_set_vring_num(fe, 0, VC_ERR(ctx))) ||
-        !vc_ctx_try(ctx, vc_fe_set_vring_base(fe, 0, fe->cfg.start_idx, VC_ERR(ctx))) ||
-        !vc_ctx_try(ctx, vc_fe_set_vring_addr(fe, 0, VC_ERR(ctx)))) {
-        return false;
-    }
-    if (plan->enable_before_kick && proto_acked(fe) &&
-        !vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx)))) {
-        return false;
-    }
-    if (!plan->skip_kick_msg && !vc_ctx_try(ctx, vc_fe_set_vring_kick(fe, 0, VC_ERR(ctx)))) {
-        return false;
-    }
-    if (!plan->skip_enable && !plan->enable_before_kick && proto_acked(fe) &&
-        !vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx)))) {
-        return false;
+    for (unsigned q = 0; q < fe->num_queues; q++) {
+        /* The deviations apply to the traffic ring; the others start in QEMU's order. */
+        bool mine = q == tq;
+        if (!vc_ctx_try(ctx, vc_fe_set_vring_num(fe, q, VC_ERR(ctx))) ||
+            !vc_ctx_try(ctx, vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, VC_ERR(ctx))) ||
+            !vc_ctx_try(ctx, vc_fe_set_vring_addr(fe, q, VC_ERR(ctx)))) {
+            return false;
+        }
+        if (mine && plan->enable_before_kick && proto_acked(fe) &&
+            !vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, q, true, VC_ERR(ctx)))) {
+            return false;
+        }
+        if (!(mine && plan->skip_kick_msg) &&
+            !vc_ctx_try(ctx, vc_fe_set_vring_kick(fe, q, VC_ERR(ctx)))) {
+            return false;
+        }
+        if (!(mine && (plan->skip_enable || plan->enable_before_kick)) && proto_acked(fe) &&
+            !vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, q, true, VC_ERR(ctx)))) {
+            return false;
+        }
     }
     return vc_ctx_try(ctx, vc_fe_run_steps(fe, after_rings, VC_ERR(ctx)));
 }
 
-VcRngDrv *
-vc_chk_open_rng(VcCtx *ctx, const VcFeConfig *cfg, unsigned nreq, uint32_t seg_len, unsigned nseg)
+VcTraffic *
+vc_chk_open(VcCtx *ctx, const VcFeConfig *cfg, unsigned nreq)
 {
     VcFrontend *fe = vc_ctx_open(ctx, cfg, true);
-    VcRngDrv *d;
 
-    if (!fe) {
-        return NULL;
-    }
-    d = vc_rng_new(fe, 0, nreq, seg_len, nseg, 0, true, VC_ERR(ctx));
-    if (!vc_ctx_try(ctx, d != NULL)) {
-        return NULL;
-    }
-    return d;
+    return fe ? new_traffic(ctx, fe, nreq) : NULL;
 }
 
 unsigned
-vc_chk_round(VcCtx *ctx, VcRngDrv *d, unsigned n)
+vc_chk_round(VcCtx *ctx, VcTraffic *t, unsigned n)
 {
-    unsigned posted = vc_rng_post(d, n);
+    unsigned posted = vc_traffic_post(t, n);
 
-    if (vc_vq_notify(d->vq) < 0) {
+    if (vc_vq_notify(t->vq) < 0) {
         vc_ctx_error(ctx, "kick: cannot write the kick notifier");
         return 0;
     }
-    return vc_rng_wait(d, posted, vc_ctx_wait_ms(ctx));
-}
-
-unsigned
-vc_chk_posted_written(VcRngDrv *d)
-{
-    unsigned n = 0;
-
-    for (unsigned i = 0; i < d->n; i++) {
-        const VcRngReq *r = &d->req[i];
-        bool written = false;
-        if (!r->posted) {
-            continue;
-        }
-        for (unsigned s = 0; s < r->nseg && !written; s++) {
-            uint64_t l = r->seg[s].len;
-            const uint8_t *p = vc_gmem_to_hva(d->fe->gm, r->seg[s].gpa, &l);
-            for (uint64_t k = 0; p && k < l; k++) {
-                if (p[k] != VC_GMEM_GUARD) {
-                    written = true;
-                    break;
-                }
-            }
-        }
-        n += written;
-    }
-    return n;
+    return vc_traffic_wait(t, posted, vc_ctx_wait_ms(ctx));
 }
 
 bool
-vc_chk_quiet(VcCtx *ctx, VcRngDrv *d, uint16_t used_before, GString *what)
+vc_chk_quiet(VcCtx *ctx, VcTraffic *t, uint16_t used_before, GString *what)
 {
     uint16_t used;
     unsigned written;
 
-    if (!vc_ctx_settle(ctx, d->fe, vc_chk_quiet_ms())) {
+    if (!vc_ctx_settle(ctx, t->fe, vc_chk_quiet_ms())) {
         g_string_assign(what, "the barrier GET_FEATURES failed");
         return false;
     }
-    used = vc_vq_used_idx(d->vq);
-    written = vc_chk_posted_written(d);
+    used = vc_vq_used_idx(t->vq);
+    written = vc_traffic_touched(t);
     if (used != used_before) {
         g_string_printf(what, "the used index moved from %u to %u", used_before, used);
         return false;
     }
     if (written) {
-        g_string_printf(what, "%u buffer(s) still in the avail ring were written", written);
+        g_string_printf(what, "%u request(s) still in the avail ring were written", written);
         return false;
     }
     return true;
 }
 
 bool
-vc_chk_stray(VcRngDrv *d, const VcRange *extra, unsigned n_extra, GString *what)
+vc_chk_stray_in(VcFrontend *fe, GArray *skip, GString *what)
 {
-    g_autoptr(GArray) allowed = g_array_new(FALSE, FALSE, sizeof(VcRange));
+    VcGmem *gm = fe->gm;
     unsigned mf;
     uint64_t off, gpa;
 
-    vc_rng_allowed_ranges(d, allowed);
-    if (n_extra) {
-        g_array_append_vals(allowed, extra, n_extra);
+    /* Every ring of the device is the driver's own data. */
+    for (unsigned q = 0; q < fe->num_queues; q++) {
+        VcRange r[4];
+        if (fe->q[q].vq) {
+            g_array_append_vals(skip, r, vc_vq_ranges(fe->q[q].vq, r));
+        }
     }
-    if (!vc_gmem_find_stray(d->fe->gm, (VcRange *)allowed->data, allowed->len, &mf, &off)) {
+    if (!vc_gmem_find_stray(gm, (VcRange *)skip->data, skip->len, &mf, &off)) {
         return false;
     }
-    gpa = vc_gmem_memfd_to_gpa(d->fe->gm, mf, off);
+    gpa = vc_gmem_memfd_to_gpa(gm, mf, off);
     if (gpa == UINT64_MAX) {
         g_string_printf(what, "memfd %u byte 0x%" G_GINT64_MODIFIER "x was written; it belongs to "
                         "no region (it lies outside every region's mmap_offset range)", mf, off);
@@ -173,18 +164,29 @@ vc_chk_stray(VcRngDrv *d, const VcRange *extra, unsigned n_extra, GString *what)
 }
 
 bool
-vc_chk_restart_ring(VcCtx *ctx, VcRngDrv *d, uint16_t base)
+vc_chk_stray(VcTraffic *t, const VcRange *extra, unsigned n_extra, GString *what)
 {
-    VcFrontend *fe = d->fe;
+    g_autoptr(GArray) skip = g_array_new(FALSE, FALSE, sizeof(VcRange));
 
-    vc_vq_reset(d->vq, base);
-    for (unsigned i = 0; i < d->n; i++) {
-        d->req[i].posted = false;
+    vc_traffic_skip_ranges(t, skip);
+    if (n_extra) {
+        g_array_append_vals(skip, extra, n_extra);
     }
-    return vc_ctx_try(ctx, vc_fe_set_vring_num(fe, 0, VC_ERR(ctx))) &&
-           vc_ctx_try(ctx, vc_fe_set_vring_base(fe, 0, base, VC_ERR(ctx))) &&
-           vc_ctx_try(ctx, vc_fe_set_vring_addr(fe, 0, VC_ERR(ctx))) &&
-           vc_ctx_try(ctx, vc_fe_set_vring_kick(fe, 0, VC_ERR(ctx))) &&
+    return vc_chk_stray_in(t->fe, skip, what);
+}
+
+bool
+vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint16_t base)
+{
+    VcFrontend *fe = t->fe;
+    unsigned q = vc_chk_queue(t);
+
+    vc_vq_reset(t->vq, base);
+    vc_traffic_forget(t);
+    return vc_ctx_try(ctx, vc_fe_set_vring_num(fe, q, VC_ERR(ctx))) &&
+           vc_ctx_try(ctx, vc_fe_set_vring_base(fe, q, base, VC_ERR(ctx))) &&
+           vc_ctx_try(ctx, vc_fe_set_vring_addr(fe, q, VC_ERR(ctx))) &&
+           vc_ctx_try(ctx, vc_fe_set_vring_kick(fe, q, VC_ERR(ctx))) &&
            (!proto_acked(fe) ||
-            vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx))));
+            vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, q, true, VC_ERR(ctx))));
 }

@@ -11,21 +11,21 @@ static VcVerdict
 set_base_is_start(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     unsigned got;
     uint16_t used;
 
     /* Both rings start at 7: avail entries 7..9 are the first to consume. */
     cfg.start_idx = 7;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    got = vc_chk_round(ctx, d, 3);
-    used = vc_vq_used_idx(d->vq);
-    vc_expect(ctx, got == 3 && used == 10 && d->faults.bad_id == 0,
+    got = vc_chk_round(ctx, t, 3);
+    used = vc_vq_used_idx(t->vq);
+    vc_expect(ctx, got == 3 && used == 10 && vc_traffic_bad_ids(t) == 0,
               "SET_VRING_BASE 7 with 3 requests at avail 7..9: %u completed, used index %u "
-              "(want 10), %u bad used ids", got, used, d->faults.bad_id);
+              "(want 10), %u bad used ids", got, used, vc_traffic_bad_ids(t));
     if (!ctx->violated) {
         vc_ctx_note(ctx, "consumption started at avail index 7; used index went 7 -> 10");
     }
@@ -36,21 +36,21 @@ static VcVerdict
 get_base_is_next_avail(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     uint32_t base;
     unsigned got;
 
     cfg.start_idx = 100;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    got = vc_chk_round(ctx, d, 8);
-    got += vc_chk_round(ctx, d, 5);
+    got = vc_chk_round(ctx, t, 8);
+    got += vc_chk_round(ctx, t, 5);
     if (got != 13) {
         return vc_ctx_skip(ctx, "inconclusive: only %u of 13 requests completed", got);
     }
-    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &base, VC_ERR(ctx)));
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, vc_chk_queue(t), &base, VC_ERR(ctx)));
     vc_expect(ctx, base == 113, "GET_VRING_BASE answered %u (0x%x) after 13 requests from base "
               "100; want 113 in the low 16 bits and 0 above", base, base);
     if (!ctx->violated) {
@@ -62,31 +62,31 @@ get_base_is_next_avail(VcCtx *ctx)
 static VcVerdict
 inflight_done_before_reply(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 1);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     g_autoptr(GString) what = g_string_new(NULL);
     uint32_t base;
     uint16_t used;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (vc_chk_round(ctx, d, N) != N) {
+    if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not complete %u requests", N);
     }
-    vc_rng_post(d, N);
-    vc_vq_kick(d->vq);
+    vc_traffic_post(t, N);
+    vc_vq_kick(t->vq);
     /* Let the daemon fetch the chains, then stop the ring while they may still be in flight. */
     g_usleep(50 * 1000);
-    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &base, VC_ERR(ctx)));
-    used = vc_vq_used_idx(d->vq);
-    vc_rng_reap(d);
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, vc_chk_queue(t), &base, VC_ERR(ctx)));
+    used = vc_vq_used_idx(t->vq);
+    vc_traffic_reap(t);
     if (!vc_expect(ctx, (uint16_t)base == used,
                    "GET_VRING_BASE answered %u but the used index was %u when the reply came: "
                    "%d fetched request(s) were not completed first", base & 0xffff, used,
                    (int)(uint16_t)(base - used))) {
         return vc_ctx_done(ctx);
     }
-    if (!vc_chk_quiet(ctx, d, used, what) && !vc_ctx_failed(ctx)) {
+    if (!vc_chk_quiet(ctx, t, used, what) && !vc_ctx_failed(ctx)) {
         vc_ctx_violation(ctx, "after the GET_VRING_BASE reply %s", what->str);
     }
     if (!ctx->violated) {
@@ -99,30 +99,30 @@ inflight_done_before_reply(VcCtx *ctx)
 static VcVerdict
 stop_does_not_reset(VcCtx *ctx)
 {
-    g_autoptr(VcRngDrv) d = vc_chk_open_rng(ctx, NULL, N, 64, 1);
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
     uint32_t b1, b2;
     unsigned got;
 
-    if (!d) {
+    if (!t) {
         return vc_ctx_done(ctx);
     }
-    if (vc_chk_round(ctx, d, 5) != 5) {
+    if (vc_chk_round(ctx, t, 5) != 5) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not complete 5 requests");
     }
-    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &b1, VC_ERR(ctx)));
-    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &b2, VC_ERR(ctx)));
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, vc_chk_queue(t), &b1, VC_ERR(ctx)));
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, vc_chk_queue(t), &b2, VC_ERR(ctx)));
     if (!vc_expect(ctx, b1 == b2, "a second GET_VRING_BASE answered %u, the first %u: stopping "
                    "reset the ring", b2, b1)) {
         return vc_ctx_done(ctx);
     }
     /* QEMU's restart: the whole ring set-up again from the saved base. */
-    if (!vc_chk_restart_ring(ctx, d, (uint16_t)b1)) {
+    if (!vc_chk_restart_ring(ctx, t, (uint16_t)b1)) {
         return vc_ctx_done(ctx);
     }
-    got = vc_chk_round(ctx, d, 4);
-    vc_expect(ctx, got == 4 && vc_vq_used_idx(d->vq) == (uint16_t)(b1 + 4),
+    got = vc_chk_round(ctx, t, 4);
+    vc_expect(ctx, got == 4 && vc_vq_used_idx(t->vq) == (uint16_t)(b1 + 4),
               "after restarting from base %u: %u of 4 completed, used index %u", b1, got,
-              vc_vq_used_idx(d->vq));
+              vc_vq_used_idx(t->vq));
     if (!ctx->violated) {
         vc_ctx_note(ctx, "GET_VRING_BASE twice = %u; resumed from it and completed 4 more", b1);
     }
@@ -133,17 +133,17 @@ static VcVerdict
 index_wrap(VcCtx *ctx)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcRngDrv) d = NULL;
+    g_autoptr(VcTraffic) t = NULL;
     uint32_t base;
     unsigned got = 0;
 
     cfg.start_idx = 65530;
-    d = vc_chk_open_rng(ctx, &cfg, N, 64, 1);
-    if (!d) {
+    t = vc_chk_open(ctx, &cfg, N);
+    if (!t) {
         return vc_ctx_done(ctx);
     }
     for (unsigned round = 0; round < 3; round++) {
-        unsigned n = vc_chk_round(ctx, d, N);
+        unsigned n = vc_chk_round(ctx, t, N);
         got += n;
         if (n != N) {
             vc_ctx_violation(ctx, "starting at index 65530, round %u completed %u of %u (indices "
@@ -151,7 +151,7 @@ index_wrap(VcCtx *ctx)
             return vc_ctx_done(ctx);
         }
     }
-    VC_TRY(ctx, vc_fe_get_vring_base(d->fe, 0, &base, VC_ERR(ctx)));
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, vc_chk_queue(t), &base, VC_ERR(ctx)));
     vc_expect(ctx, base == (uint16_t)(65530 + got), "after wrapping, GET_VRING_BASE answered %u, "
               "want %u", base, (uint16_t)(65530 + got));
     if (!ctx->violated) {

@@ -213,3 +213,191 @@ vc_rng_in_flight(const VcRngDrv *d)
     }
     return n;
 }
+
+/* --- Generic traffic (vc-traffic.h) ------------------------------------------------------ */
+
+typedef struct RngTraffic {
+    VcRngDrv *d;
+    uint64_t poison;       /* next request's first buffer address, 0: none */
+    char why[160];
+} RngTraffic;
+
+static void *
+rng_t_create(VcFrontend *fe, unsigned q, unsigned n, GError **error)
+{
+    RngTraffic *t;
+    VcRngDrv *d = vc_rng_new(fe, q, n, 64, 2, 0, true, error);
+
+    if (!d) {
+        return NULL;
+    }
+    t = g_new0(RngTraffic, 1);
+    t->d = d;
+    return t;
+}
+
+static void
+rng_t_destroy(void *p)
+{
+    RngTraffic *t = p;
+
+    vc_rng_free(t->d);
+    g_free(t);
+}
+
+static unsigned
+rng_t_post(void *p, unsigned count)
+{
+    RngTraffic *t = p;
+
+    if (t->poison && count) {
+        /* The next idle request gets the bad address; it is never expected back. */
+        for (unsigned k = 0; k < t->d->n; k++) {
+            VcRngReq *r = &t->d->req[(t->d->next + k) % t->d->n];
+            if (!r->posted) {
+                r->seg[0].gpa = t->poison;
+                break;
+            }
+        }
+        t->poison = 0;
+    }
+    return vc_rng_post(t->d, count);
+}
+
+static unsigned
+rng_t_reap(void *p)
+{
+    return vc_rng_reap(((RngTraffic *)p)->d);
+}
+
+static unsigned
+rng_t_in_flight(void *p)
+{
+    return vc_rng_in_flight(((RngTraffic *)p)->d);
+}
+
+static unsigned
+rng_t_touched(void *p)
+{
+    VcRngDrv *d = ((RngTraffic *)p)->d;
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < d->n; i++) {
+        const VcRngReq *r = &d->req[i];
+        bool written = false;
+        for (unsigned s = 0; r->posted && s < r->nseg && !written; s++) {
+            uint64_t l = r->seg[s].len;
+            const uint8_t *hva = vc_gmem_to_hva(d->fe->gm, r->seg[s].gpa, &l);
+            for (uint64_t k = 0; hva && k < l && !written; k++) {
+                written = hva[k] != VC_GMEM_GUARD;
+            }
+        }
+        n += written;
+    }
+    return n;
+}
+
+static void
+rng_t_skip_ranges(void *p, GArray *out)
+{
+    vc_rng_allowed_ranges(((RngTraffic *)p)->d, out);
+}
+
+static const char *
+rng_t_verify(void *p)
+{
+    RngTraffic *t = p;
+    VcRngDrv *d = t->d;
+
+    for (unsigned i = 0; i < d->n; i++) {
+        const VcRngReq *r = &d->req[i];
+        if (!r->completions) {
+            continue;
+        }
+        if (r->used_len > r->capacity) {
+            g_snprintf(t->why, sizeof(t->why), "request %u: used.len %u exceeds its %u writable "
+                       "bytes", i, r->used_len, r->capacity);
+            return t->why;
+        }
+        /* Random bytes equal the guard about once in 256: allow that much, no more. */
+        if (r->unchanged_in_len > r->used_len / 16 + 4) {
+            g_snprintf(t->why, sizeof(t->why), "request %u (gpa 0x%" G_GINT64_MODIFIER "x): "
+                       "used.len %u but %u of those bytes never reached the buffer", i,
+                       r->seg[0].gpa, r->used_len, r->unchanged_in_len);
+            return t->why;
+        }
+    }
+    return NULL;
+}
+
+static bool
+rng_t_relocate(void *p, unsigned region, GError **error)
+{
+    VcRngDrv *d = ((RngTraffic *)p)->d;
+
+    for (unsigned i = 0; i < d->n; i++) {
+        VcRngReq *r = &d->req[i];
+        for (unsigned s = 0; !r->posted && s < r->nseg; s++) {
+            /* The old buffer is given back clean, so a guard scan does not see our data. */
+            vc_gmem_fill(d->fe->gm, r->seg[s].gpa, r->seg[s].len, VC_GMEM_GUARD);
+            if (!vc_gmem_alloc_in(d->fe->gm, region, r->seg[s].len, 64, &r->seg[s].gpa)) {
+                g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE,
+                            "rng: region %u has no room for the buffers", region);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static void
+rng_t_poison_next(void *p, uint64_t gpa)
+{
+    ((RngTraffic *)p)->poison = gpa;
+}
+
+static unsigned
+rng_t_bad_ids(void *p)
+{
+    return ((RngTraffic *)p)->d->faults.bad_id;
+}
+
+static bool
+rng_t_set_indirect(void *p, bool on)
+{
+    VcRngDrv *d = ((RngTraffic *)p)->d;
+
+    if (on && !d->vq->indirect) {
+        return false;
+    }
+    d->add_flags = on ? VC_ADD_INDIRECT : 0;
+    return true;
+}
+
+static void
+rng_t_forget(void *p)
+{
+    VcRngDrv *d = ((RngTraffic *)p)->d;
+
+    for (unsigned i = 0; i < d->n; i++) {
+        d->req[i].posted = false;
+    }
+}
+
+const VcTrafficOps vc_rng_traffic_ops = {
+    .device = "rng",
+    .queue = 0,
+    .create = rng_t_create,
+    .destroy = rng_t_destroy,
+    .post = rng_t_post,
+    .reap = rng_t_reap,
+    .in_flight = rng_t_in_flight,
+    .touched = rng_t_touched,
+    .skip_ranges = rng_t_skip_ranges,
+    .verify = rng_t_verify,
+    .relocate = rng_t_relocate,
+    .poison_next = rng_t_poison_next,
+    .bad_ids = rng_t_bad_ids,
+    .set_indirect = rng_t_set_indirect,
+    .forget = rng_t_forget,
+};

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "vc-frontend.h"
+#include "vc-traffic.h"
 
 #define VC_RNG_MAX_SEGS 8
 
@@ -111,5 +112,8 @@ unsigned vc_rng_allowed_ranges(const VcRngDrv *d, GArray *out);
 
 /** vc_rng_in_flight: Returns: requests posted and not yet returned. */
 unsigned vc_rng_in_flight(const VcRngDrv *d);
+
+/* rng requests as generic traffic: 2 x 64-byte writable buffers each, checked. */
+extern const VcTrafficOps vc_rng_traffic_ops;
 
 #endif /* VC_DRV_RNG_H */
