@@ -483,6 +483,13 @@ compare_msg(Session *s, const VcMsg *req, const Rec *exp, const VcMsg *got, GStr
     size_t n = MIN(e->hdr.size, VC_MSG_MAX_PAYLOAD);
     VcPayloadKind kind = req ? vc_msg_reply_kind(VC_CHAN_MAIN, req, s->postcopy) : VC_PL_ANY;
 
+    /* vhost-user.rst postcopy: SET_MEM_TABLE and ADD_MEM_REG are answered with regions. */
+    if (req && s->postcopy && req->hdr.request == VHOST_USER_SET_MEM_TABLE) {
+        kind = VC_PL_MEM_TABLE;
+    } else if (req && s->postcopy && req->hdr.request == VHOST_USER_ADD_MEM_REG) {
+        kind = VC_PL_MEM_REG;
+    }
+
     if (got->hdr.request != e->hdr.request) {
         g_string_append_printf(why, "request %u, recorded %u", got->hdr.request, e->hdr.request);
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vc-recipe.h"
 #include "vc-record.h"
 #include "vc-replay.h"
 #include "vc-trace-cli.h"
@@ -220,10 +221,11 @@ int
 vc_replay_main(int argc, char **argv)
 {
     g_autoptr(GOptionContext) oc = g_option_context_new(
-        "FILE.pcap --backend PROGRAM [ARGS...] [--] | --backend-cmd CMD | --socket PATH | "
-        "--listen PATH");
+        "FILE.pcap --backend PROGRAM|RECIPE [ARGS...] [--] | --backend-cmd CMD | --socket PATH "
+        "| --listen PATH");
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) dargs = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(VcRecipe) recipe = NULL;
     g_autofree char *program = NULL, *backend_cmd = NULL, *socket = NULL, *listen = NULL;
     g_autofree char *timeout = NULL, *settle = NULL, *start = NULL, *trace_out = NULL;
     gboolean use_fd = FALSE, verbose = FALSE;
@@ -253,7 +255,7 @@ vc_replay_main(int argc, char **argv)
     };
     VcReplayOptions ro = {0};
     VcReplayStats st = {0};
-    int modes;
+    int modes, start_ms = 5000;
 
     if (!take_backend(&argc, argv, &program, dargs)) {
         return VC_EXIT_USAGE;
@@ -284,12 +286,27 @@ vc_replay_main(int argc, char **argv)
         return VC_EXIT_USAGE;
     }
     if (!parse_durations((const char *const[]){timeout, settle, start, NULL},
-                         (int *const[]){&ro.timeout_ms, &ro.settle_ms,
-                                        &ro.launch.start_timeout_ms, NULL},
+                         (int *const[]){&ro.timeout_ms, &ro.settle_ms, &start_ms, NULL},
                          "vhost-conform replay")) {
         return VC_EXIT_USAGE;
     }
-    if (program) {
+    if (program && (recipe = vc_recipe_find(program, &err)) != NULL) {
+        /* A recipe name (backends/recipes): it says how to start the daemon. */
+        g_autofree char *why = vc_recipe_check_host(recipe);
+        if (why) {
+            g_printerr("vhost-conform replay: %s\n", why);
+            return VC_EXIT_HARNESS;
+        }
+        if (dargs->len) {
+            g_printerr("vhost-conform replay: recipe %s takes no daemon arguments\n",
+                       recipe->name);
+            return VC_EXIT_USAGE;
+        }
+        vc_recipe_spec(recipe, &ro.launch);
+    } else if (err) {
+        g_printerr("vhost-conform replay: %s\n", err->message);
+        return VC_EXIT_USAGE;
+    } else if (program) {
         g_ptr_array_add(dargs, NULL);
         ro.launch.mode = use_fd ? VC_LAUNCH_FD : VC_LAUNCH_SOCKET_PATH;
         ro.launch.program = program;
@@ -304,6 +321,9 @@ vc_replay_main(int argc, char **argv)
     } else {
         ro.launch.mode = VC_LAUNCH_CONNECT;
         ro.launch.socket_path = socket;
+    }
+    if (start || !ro.launch.start_timeout_ms) {
+        ro.launch.start_timeout_ms = start_ms;
     }
     ro.trace = argv[1];
     ro.trace_out = trace_out;

@@ -113,6 +113,17 @@ show_message(FILE *out, GString *s, const VcTraceRec *rec, const VcMsg *req)
     char fds[LINE], dec[LINE];
     unsigned faults;
 
+    if (rec->data_len < sizeof(m->hdr)) {
+        /* Raw bytes that never made a header: nothing to name. */
+        fprintf(out, "%s %s, sent raw: %zu bytes, fewer than a 12-byte header\n", s->str,
+                vc_trace_kind_name(rec->kind), rec->data_len);
+        fprintf(out, "\tbytes=");
+        for (size_t i = 0; i < rec->data_len; i++) {
+            fprintf(out, "%02x", rec->data[i]);
+        }
+        fprintf(out, "\n");
+        return;
+    }
     g_string_append_printf(s, " %s %s (%u)%s, ", vc_trace_kind_name(rec->kind),
                            vc_msg_name(ch, m->hdr.request), m->hdr.request,
                            is_req ? "" : " reply");
@@ -137,9 +148,7 @@ show_message(FILE *out, GString *s, const VcTraceRec *rec, const VcMsg *req)
     } else {
         faults = req ? vc_msg_check_reply(ch, req, m, false) : 0;
     }
-    if (rec->data_len < sizeof(m->hdr)) {
-        fprintf(out, "\tmalformed: %zu bytes, shorter than a header\n", rec->data_len);
-    } else if (faults) {
+    if (faults) {
         fprintf(out, "\tmalformed: %s\n",
                 vc_msg_fault_describe(dec, sizeof(dec), faults, ch, is_req ? NULL : req, m));
     }
