@@ -44,11 +44,17 @@ usage(FILE *out, const VcBeDevice *dev)
             "  --list-mutants         print \"NAME RULE-ID description\" lines and exit\n"
             "  -v, --verbose          log every message on stderr\n"
             "  --max-mem-slots=N      GET_MAX_MEM_SLOTS answer, 1..%u (default %u)\n"
+            "  --inband, --no-inband  offer / do not offer INBAND_NOTIFICATIONS (default: %s)\n"
             "  --null                 benchmark only: complete chains with used.len 0 and\n"
             "                         write nothing (NOT conforming)\n"
-            "  --help                 this text\n"
-            "Options take their value as --opt=VAL or --opt VAL.\n",
-            dev->prog, dev->prog, dev->type, VC_BE_MAX_MEM_SLOTS, VC_BE_DEFAULT_MEM_SLOTS);
+            "  --help                 this text\n",
+            dev->prog, dev->prog, dev->type, VC_BE_MAX_MEM_SLOTS, VC_BE_DEFAULT_MEM_SLOTS,
+            (dev->pfeatures & (1ull << VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS)) ? "offered"
+                                                                                  : "not offered");
+    for (const VcBeOption *o = dev->options; o && o->name; o++) {
+        fprintf(out, "  %s\n", o->help);
+    }
+    fprintf(out, "Options take their value as --opt=VAL or --opt VAL.\n");
 }
 
 static int __attribute__((format(printf, 2, 3)))
@@ -109,10 +115,12 @@ print_capabilities_requested(int argc, char **argv, VcMutant *mutant)
     return found;
 }
 
+#define OPT_DEVICE 1000
+
 static int
 parse_options(int argc, char **argv, const VcBeDevice *dev, Opts *o)
 {
-    static const struct option longopts[] = {
+    static const struct option common[] = {
         {"socket-path", required_argument, NULL, 's'},
         {"fd", required_argument, NULL, 'f'},
         {"mutant", required_argument, NULL, 'm'},
@@ -120,14 +128,35 @@ parse_options(int argc, char **argv, const VcBeDevice *dev, Opts *o)
         {"verbose", no_argument, NULL, 'v'},
         {"max-mem-slots", required_argument, NULL, 'M'},
         {"null", no_argument, NULL, 'n'},
+        {"inband", no_argument, NULL, 'i'},
+        {"no-inband", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
     };
+    struct option longopts[sizeof(common) / sizeof(common[0]) + 32 + 1];
+    unsigned n = 0, ndev = 0;
     unsigned long v;
     int c;
 
+    for (unsigned i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        longopts[n++] = common[i];
+    }
+    for (const VcBeOption *d = dev->options; d && d->name && ndev < 32; d++, ndev++) {
+        longopts[n++] = (struct option){d->name, d->has_arg ? required_argument : no_argument,
+                                        NULL, OPT_DEVICE + (int)ndev};
+    }
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":v", longopts, NULL)) != -1) {
+        if (c >= OPT_DEVICE && c < OPT_DEVICE + (int)ndev) {
+            const VcBeOption *d = &dev->options[c - OPT_DEVICE];
+            const char *err = dev->set_option ? dev->set_option(d->name, optarg, dev->opaque)
+                                              : "not supported";
+
+            if (err) {
+                return fail(dev, "--%s: %s", d->name, err);
+            }
+            continue;
+        }
         switch (c) {
         case 's':
             o->socket_path = optarg;
@@ -158,6 +187,12 @@ parse_options(int argc, char **argv, const VcBeDevice *dev, Opts *o)
         case 'n':
             o->be.null_mode = true;
             break;
+        case 'i':
+            o->be.inband = 1;
+            break;
+        case 'I':
+            o->be.inband = 0;
+            break;
         case 'h':
             o->help = true;
             break;
@@ -174,6 +209,49 @@ parse_options(int argc, char **argv, const VcBeDevice *dev, Opts *o)
         return fail(dev, "unknown mutant '%s' (see --list-mutants)", o->mutant_name);
     }
     return 0;
+}
+
+bool
+vc_be_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    if (!s || !*s || *s == '-' || *s == '+') {
+        return false;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s) {
+        return false;
+    }
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        break;
+    default:
+        return false;
+    }
+    if (*end && end[1] != '\0' && !((end[1] == 'i' || end[1] == 'B') && end[2] == '\0')) {
+        return false;
+    }
+    if (shift && v > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    *out = (uint64_t)v << shift;
+    return true;
 }
 
 /* A path we may take over: absent, or a socket left behind by a dead daemon. */
@@ -215,20 +293,16 @@ static void
 serve_listening(VcBe *be, int lfd, int sigfd)
 {
     for (;;) {
-        struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-        int c;
+        int c, r = vc_be_wait_idle(be, lfd, sigfd);
 
-        if (poll(p, sigfd >= 0 ? 2 : 1, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            vc_be_note(be, "poll: %s", strerror(errno));
+        if (r < 0) {
+            vc_be_note(be, "poll: %s", strerror(-r));
             return;
         }
-        if (sigfd >= 0 && p[1].revents) {
+        if (r == 0) {
             return;
         }
-        if (!p[0].revents) {
+        if (r != 1) {
             continue;
         }
         c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -247,10 +321,21 @@ serve_listening(VcBe *be, int lfd, int sigfd)
     }
 }
 
+/* Mutant cli-no-exit-on-bad-socket: no socket, yet alive until told to stop. */
+static void
+linger_until_stopped(int sigfd)
+{
+    struct pollfd p = {.fd = sigfd, .events = POLLIN};
+
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+}
+
 int
 vc_be_main(int argc, char **argv, const VcBeDevice *dev)
 {
-    Opts o = {.be = {.mutant = VC_MUT_NONE, .max_mem_slots = VC_BE_DEFAULT_MEM_SLOTS}};
+    Opts o = {.be = {.mutant = VC_MUT_NONE, .max_mem_slots = VC_BE_DEFAULT_MEM_SLOTS,
+                     .inband = -1}};
     char *path = NULL;
     struct stat created;
     sigset_t stop_set;
@@ -262,7 +347,8 @@ vc_be_main(int argc, char **argv, const VcBeDevice *dev)
         if (cap_mutant == VC_MUT_CLI_BAD_CAPABILITIES) {
             printf("type: %s\n", dev->type);
         } else {
-            printf("{\"type\": \"%s\", \"features\": []}\n", dev->type);
+            printf("{\"type\": \"%s\", \"features\": [%s]}\n", dev->type,
+                   dev->capabilities ? dev->capabilities : "");
         }
         return 0;
     }
@@ -337,6 +423,9 @@ vc_be_main(int argc, char **argv, const VcBeDevice *dev)
         close(sigfd);
         return fail(dev, "out of memory");
     }
+    if (dev->attach) {
+        dev->attach(be, dev->opaque);
+    }
     if (conn >= 0) {
         /* --fd: one connection; its end is the end of the daemon. */
         vc_be_serve(be, conn, sigfd);
@@ -350,6 +439,9 @@ vc_be_main(int argc, char **argv, const VcBeDevice *dev)
             path = strdup(o.socket_path);
         }
         lfd = path ? listen_on(dev, path, &created) : -1;
+        if (lfd < 0 && o.be.mutant == VC_MUT_CLI_NO_EXIT_ON_BAD_SOCKET) {
+            linger_until_stopped(sigfd);
+        }
         if (lfd < 0) {
             vc_be_free(be);
             free(path);

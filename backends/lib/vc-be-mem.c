@@ -86,6 +86,9 @@ region_unmap(VcBeRegion *r)
     if (r->map_base) {
         munmap(r->map_base, r->map_len);
     }
+    if (r->alt_base) {
+        munmap(r->alt_base, r->map_len);
+    }
     memset(r, 0, sizeof(*r));
 }
 
@@ -122,6 +125,22 @@ vc_be_uva_to_hva(VcBe *be, uint64_t uva, uint64_t len)
     return r ? r->hva + (uva - r->uva) : NULL;
 }
 
+bool
+vc_be_hva_to_gpa(VcBe *be, const void *hva, uint64_t *gpa)
+{
+    const uint8_t *p = hva;
+
+    for (unsigned i = 0; i < be->nregions; i++) {
+        const VcBeRegion *r = &be->regions[i];
+
+        if (p >= r->hva && (uint64_t)(p - r->hva) < r->size) {
+            *gpa = r->gpa + (uint64_t)(p - r->hva);
+            return true;
+        }
+    }
+    return false;
+}
+
 /*
  * SET_MEM_TABLE replaces the table. Rings may be running on the old one, so
  * the new regions are mapped first, every ring pointer is recomputed from
@@ -141,6 +160,8 @@ vc_be_mem_set_table(VcBe *be, VcMsg *m)
     if (n == 0 || n > VHOST_MEMORY_BASELINE_NREGIONS || m->nfds != n) {
         return -EINVAL;
     }
+    /* Deferred chains point into the old table: complete them while it is mapped. */
+    vc_be_drain_all(be);
     memset(fresh, 0, sizeof(fresh));
     for (uint32_t i = 0; i < n && r == 0; i++) {
         for (uint32_t j = 0; j < i; j++) {
@@ -173,6 +194,13 @@ vc_be_mem_set_table(VcBe *be, VcMsg *m)
     be->nregions = n;
     be->last_region = 0;
     be->mem_seen = true;
+    if (be->postcopy_listen) {
+        /*
+         * vhost-user.rst SET_MEM_TABLE in postcopy: mapped, not accessed,
+         * until the front end acks the region table we reply with.
+         */
+        be->postcopy_wait_ack = true;
+    }
 
     if (be->mutant == VC_MUT_STALE_RINGS_AFTER_MEM_TABLE) {
         /* Mutant: rings that already have pointers keep the old ones. */
@@ -193,7 +221,7 @@ vc_be_mem_set_table(VcBe *be, VcMsg *m)
 }
 
 int
-vc_be_mem_add(VcBe *be, VcMsg *m)
+vc_be_mem_add(VcBe *be, VcMsg *m, VcBeRegion **added)
 {
     const VhostUserMemoryRegion *d = &m->payload.mem_reg.region;
     VcBeRegion reg;
@@ -220,6 +248,13 @@ vc_be_mem_add(VcBe *be, VcMsg *m)
     }
     be->regions[be->nregions++] = reg;
     be->mem_seen = true;
+    if (added) {
+        *added = &be->regions[be->nregions - 1];
+    }
+    if (be->postcopy_listen) {
+        /* libvhost-user: an added region is registered at once, then reported. */
+        (void)vc_be_postcopy_register(be, &be->regions[be->nregions - 1]);
+    }
     vc_be_vring_remap_all(be);
     return 0;
 }
@@ -244,6 +279,7 @@ vc_be_mem_rem(VcBe *be, VcMsg *m)
         if (be->mutant == VC_MUT_REM_MEM_REG_NEEDS_OFFSET && r->mmap_offset != d->mmap_offset) {
             continue;
         }
+        vc_be_drain_all(be);
         gone = *r;
         memmove(r, r + 1, (be->nregions - i - 1) * sizeof(*r));
         be->nregions--;

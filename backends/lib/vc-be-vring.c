@@ -1,7 +1,8 @@
 /*
- * vc-be-vring.c -- split virtqueues on the device side: ring states,
- * notifiers and the datapath (virtio 1.x section 2.7; vhost-user.rst
- * "Ring states", "Memory access", SET_VRING_KICK/CALL/ERR).
+ * vc-be-vring.c -- virtqueues on the device side: ring states, notifiers,
+ * the datapath entry points, and the split layout (virtio 1.x section 2.7;
+ * vhost-user.rst "Ring states", "Memory access", SET_VRING_KICK/CALL/ERR).
+ * The packed layout is in vc-be-packed.c.
  */
 #include <endian.h>
 #include <errno.h>
@@ -12,8 +13,7 @@
 
 #include "vc-be-priv.h"
 #include "vc-msg-io.h"
-
-#define F_EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
+#include "vc-msg-table.h"
 
 void
 vc_be_close_fd(int *fd)
@@ -32,6 +32,10 @@ vc_be_vring_init(VcBeVring *vq, unsigned index)
     vq->kick_fd = -1;
     vq->call_fd = -1;
     vq->err_fd = -1;
+    vq->old_call_fd = -1;
+    /* virtio 1.x 2.8.1: both wrap counters start at 1. */
+    vq->avail_wrap = true;
+    vq->used_wrap = true;
 }
 
 void
@@ -39,34 +43,83 @@ vc_be_vring_forget(VcBe *be, VcBeVring *vq)
 {
     VcBeSeg *segs = vq->segs;
     VcBePending *pend = vq->pend;
+    uint16_t *resubmit = vq->resubmit, *batch = vq->batch;
+    struct vring_packed_desc *pscratch = vq->pscratch;
     uint32_t segs_cap = vq->segs_cap, pend_cap = vq->pend_cap;
 
+    vc_be_event(be, VC_BE_EV_RING_DROP, vq->index);
     vc_be_close_fd(&vq->kick_fd);
     vc_be_close_fd(&vq->call_fd);
     vc_be_close_fd(&vq->err_fd);
+    vc_be_close_fd(&vq->old_call_fd);
     /* Keep the scratch arrays: they only ever grow. */
     vc_be_vring_init(vq, vq->index);
     vq->segs = segs;
     vq->segs_cap = segs_cap;
     vq->pend = pend;
     vq->pend_cap = pend_cap;
+    vq->resubmit = resubmit;
+    vq->batch = batch;
+    vq->pscratch = pscratch;
     /* vhost-user.rst "Ring states": every ring begins disabled. */
     vq->enabled = (be->mutant == VC_MUT_START_ENABLED);
+}
+
+void
+vc_be_vring_free(VcBeVring *vq)
+{
+    free(vq->segs);
+    free(vq->pend);
+    free(vq->resubmit);
+    free(vq->batch);
+    free(vq->pscratch);
+    vq->pscratch = NULL;
+    vq->segs = NULL;
+    vq->pend = NULL;
+    vq->resubmit = NULL;
+    vq->batch = NULL;
+    vq->segs_cap = 0;
+    vq->pend_cap = 0;
+}
+
+static bool
+packed_negotiated(const VcBe *be)
+{
+    return (be->features & VC_BE_F_PACKED) != 0;
 }
 
 int
 vc_be_vring_set_num(VcBe *be, VcBeVring *vq, uint32_t num)
 {
-    if (num == 0 || num > VC_BE_MAX_RING_SIZE || (num & (num - 1)) != 0) {
+    /* virtio 1.x: split rings are a power of two; packed rings any size up to 32768. */
+    if (num == 0 || num > VC_BE_MAX_RING_SIZE ||
+        (!packed_negotiated(be) && (num & (num - 1)) != 0)) {
         return -EINVAL;
     }
     if (num > vq->segs_cap) {
         VcBeSeg *segs = realloc(vq->segs, num * sizeof(*segs));
+        uint16_t *resubmit, *batch;
+        struct vring_packed_desc *pscratch;
 
         if (!segs) {
             return -ENOMEM;
         }
         vq->segs = segs;
+        resubmit = realloc(vq->resubmit, num * sizeof(*resubmit));
+        if (!resubmit) {
+            return -ENOMEM;
+        }
+        vq->resubmit = resubmit;
+        batch = realloc(vq->batch, num * sizeof(*batch));
+        if (!batch) {
+            return -ENOMEM;
+        }
+        vq->batch = batch;
+        pscratch = realloc(vq->pscratch, num * sizeof(*pscratch));
+        if (!pscratch) {
+            return -ENOMEM;
+        }
+        vq->pscratch = pscratch;
         vq->segs_cap = num;
     }
     if (be->mutant == VC_MUT_REPLY_BEFORE_DRAIN && num > vq->pend_cap) {
@@ -85,6 +138,7 @@ vc_be_vring_set_num(VcBe *be, VcBeVring *vq, uint32_t num)
     }
     vq->num = num;
     vq->broken = false;
+    vq->stalled = false;
     vc_be_vring_remap(be, vq);
     return 0;
 }
@@ -108,83 +162,115 @@ used_bytes(uint32_t num)
     return 6ul + 8ul * num;
 }
 
-/* vhost-user.rst "Memory access": ring addresses are front-end user addresses. */
-static void *
-ring_to_hva(VcBe *be, uint64_t addr, uint64_t len)
-{
-    if (be->mutant == VC_MUT_RINGS_BY_GPA) {
-        return vc_be_gpa_to_hva(be, addr, len);
-    }
-    return vc_be_uva_to_hva(be, addr, len);
-}
-
-/* ... while descriptor addresses are guest-physical. */
-static void *
-desc_to_hva(VcBe *be, uint64_t addr, uint64_t len)
-{
-    if (be->mutant == VC_MUT_DESCS_BY_UVA) {
-        return vc_be_uva_to_hva(be, addr, len);
-    }
-    return vc_be_gpa_to_hva(be, addr, len);
-}
-
 int
 vc_be_vring_check_addr(VcBe *be, const VcBeVring *vq, const struct vhost_vring_addr *a)
 {
     uint32_t num = vq->num;
+    bool packed = packed_negotiated(be);
+    uint64_t flags_ok = (be->offered_features & VC_BE_F_LOG_ALL) ? VHOST_VRING_F_LOG : 0;
 
-    /* We offer neither VHOST_F_LOG_ALL nor any other address flag. */
-    if (a->flags != 0) {
+    if (a->flags & ~flags_ok) {
         return -EINVAL;
     }
-    /* virtio 1.x 2.7: descriptor table 16-, avail 2-, used ring 4-byte aligned. */
-    if ((a->desc_user_addr & 15) || (a->avail_user_addr & 1) || (a->used_user_addr & 3)) {
+    /*
+     * virtio 1.x 2.7: descriptor table 16-, avail 2-, used ring 4-byte
+     * aligned; 2.8: descriptor ring 16-, event structures 4-byte aligned.
+     */
+    if ((a->desc_user_addr & 15) || (a->avail_user_addr & (packed ? 3 : 1)) ||
+        (a->used_user_addr & 3)) {
         return -EINVAL;
+    }
+    /* IOVAs are resolved through the IOTLB when the ring is used. */
+    if (vc_be_iommu(be)) {
+        return 0;
     }
     /* Without a memory table yet the addresses are kept and resolved later. */
     if (be->nregions == 0) {
         return 0;
     }
-    if (!ring_to_hva(be, a->desc_user_addr, num ? desc_bytes(num) : 1) ||
-        !ring_to_hva(be, a->avail_user_addr, num ? avail_bytes(num) : 1) ||
-        !ring_to_hva(be, a->used_user_addr, num ? used_bytes(num) : 1)) {
+    if (packed) {
+        if (!vc_be_uva_to_hva(be, a->desc_user_addr, num ? desc_bytes(num) : 1) ||
+            !vc_be_uva_to_hva(be, a->avail_user_addr, 4) ||
+            !vc_be_uva_to_hva(be, a->used_user_addr, 4)) {
+            return be->mutant == VC_MUT_RINGS_BY_GPA ? 0 : -EFAULT;
+        }
+        return 0;
+    }
+    if (be->mutant == VC_MUT_RINGS_BY_GPA) {
+        if (!vc_be_gpa_to_hva(be, a->desc_user_addr, num ? desc_bytes(num) : 1) ||
+            !vc_be_gpa_to_hva(be, a->avail_user_addr, num ? avail_bytes(num) : 1) ||
+            !vc_be_gpa_to_hva(be, a->used_user_addr, num ? used_bytes(num) : 1)) {
+            return -EFAULT;
+        }
+        return 0;
+    }
+    if (!vc_be_uva_to_hva(be, a->desc_user_addr, num ? desc_bytes(num) : 1) ||
+        !vc_be_uva_to_hva(be, a->avail_user_addr, num ? avail_bytes(num) : 1) ||
+        !vc_be_uva_to_hva(be, a->used_user_addr, num ? used_bytes(num) : 1)) {
         return -EFAULT;
     }
     return 0;
 }
 
+static bool
+split_map(VcBe *be, VcBeVring *vq)
+{
+    /* All three first: with the IOMMU every miss goes out at once. */
+    void *d = vc_be_tr_ring(be, vq, vq->addr.desc_user_addr, desc_bytes(vq->num), VC_PERM_RO);
+    void *a = vc_be_tr_ring(be, vq, vq->addr.avail_user_addr, avail_bytes(vq->num), VC_PERM_RO);
+    void *u = vc_be_tr_ring(be, vq, vq->addr.used_user_addr, used_bytes(vq->num), VC_PERM_RW);
+
+    if (!d || !a || !u) {
+        return false;
+    }
+    vq->vr.num = vq->num;
+    vq->vr.desc = d;
+    vq->vr.avail = a;
+    vq->vr.used = u;
+    return true;
+}
+
 /*
- * Recomputes the ring pointers from the stored user addresses; called
- * whenever the ring size, the addresses or the memory table change. A
- * started ring that becomes usable is processed at once, as if kicked:
- * its kick may have come while it could not run.
+ * Recomputes the ring pointers from the stored addresses; called whenever
+ * the ring size, the addresses, the features, the memory table or the
+ * IOTLB change. A started ring that becomes usable is processed at once,
+ * as if kicked: its kick may have come while it could not run.
  */
 void
 vc_be_vring_remap(VcBe *be, VcBeVring *vq)
 {
     bool was_ready = vq->ready;
-    void *d = NULL, *a = NULL, *u = NULL;
 
     vq->ready = false;
-    vq->vr.num = vq->num;
-    vq->vr.desc = NULL;
-    vq->vr.avail = NULL;
-    vq->vr.used = NULL;
+    vq->packed = packed_negotiated(be);
+    memset(&vq->vr, 0, sizeof(vq->vr));
+    vq->pdesc = NULL;
+    vq->drv_ev = NULL;
+    vq->dev_ev = NULL;
     if (vq->num == 0 || !vq->addr_set) {
         return;
     }
-    d = ring_to_hva(be, vq->addr.desc_user_addr, desc_bytes(vq->num));
-    a = ring_to_hva(be, vq->addr.avail_user_addr, avail_bytes(vq->num));
-    u = ring_to_hva(be, vq->addr.used_user_addr, used_bytes(vq->num));
-    if (!d || !a || !u) {
+    if (vq->packed ? !vc_be_packed_map(be, vq) : !split_map(be, vq)) {
         return;
     }
-    vq->vr.desc = d;
-    vq->vr.avail = a;
-    vq->vr.used = u;
     vq->ready = true;
-    if (!was_ready && vc_be_vring_runnable(be, vq)) {
+    if (vq->inflight_bind) {
+        vc_be_vring_bind_inflight(be, vq);
+    }
+    if (!was_ready) {
         vc_be_vring_process(be, vq);
+    }
+}
+
+void
+vc_be_vring_bind_inflight(VcBe *be, VcBeVring *vq)
+{
+    if (!vq->ready) {
+        return;
+    }
+    vq->inflight_bind = false;
+    if (vc_be_inflight_start(be, vq) && !vq->started) {
+        vc_be_vring_start(be, vq);
     }
 }
 
@@ -201,7 +287,30 @@ void
 vc_be_vring_start(VcBe *be, VcBeVring *vq)
 {
     vq->started = true;
-    vq->used_sync = true;
+    be->ever_started = true;
+    if (!vq->ready && vc_be_iommu(be)) {
+        /* The ring's own IOVAs are asked for once it starts (no channel traffic before). */
+        vc_be_vring_remap(be, vq);
+    }
+    if (!vq->packed) {
+        vq->used_sync = true;
+    }
+    vc_be_chan_flush_pending(be);
+    if (be->mutant == VC_MUT_SHARED_OBJECT_UNSOLICITED && !be->shared_object_sent &&
+        vc_be_chan_ok(be) && !(be->pfeatures & VC_PF(SHARED_OBJECT))) {
+        VcMsg m;
+
+        /* Mutant: an object announced without SHARED_OBJECT negotiated. */
+        vc_msg_init(&m, VHOST_USER_BACKEND_SHARED_OBJECT_ADD, 0);
+        memset(m.payload.object.uuid, 0x5a, sizeof(m.payload.object.uuid));
+        m.hdr.size = sizeof(m.payload.object);
+        be->shared_object_sent = true;
+        (void)vc_be_chan_send(be, be->backend_fd, &m, -1);
+    }
+    if (be->mutant == VC_MUT_IOTLB_MISS_WITHOUT_IOMMU && vc_be_chan_ok(be) &&
+        !(be->features & VC_BE_F_IOMMU) && vq->addr_set) {
+        vc_be_iotlb_send_miss(be, vq->addr.used_user_addr, VC_PERM_RW);
+    }
 }
 
 /* GET_VRING_BASE: stop, and forget the kick fd (QEMU resends it at restart). */
@@ -211,17 +320,14 @@ vc_be_vring_stop(VcBe *be, VcBeVring *vq)
     vq->started = false;
     vq->kick_watched = false;
     vq->kick_nofd = false;
+    vq->was_runnable = false;
     vc_be_close_fd(&vq->kick_fd);
 }
 
-bool
-vc_be_vring_runnable(const VcBe *be, const VcBeVring *vq)
+static bool
+usable(const VcBe *be, const VcBeVring *vq)
 {
-    if (!vq->started || !vq->ready || vq->broken) {
-        return false;
-    }
-    /* A started but disabled ring is left alone: for rng that is "no side effects". */
-    if (!vq->enabled && be->mutant != VC_MUT_IGNORE_DISABLE) {
+    if (!vq->started || !vq->ready || vq->broken || vq->stalled || be->postcopy_wait_ack) {
         return false;
     }
     if (be->mutant == VC_MUT_NO_KICK_POLLING && vq->kick_nofd) {
@@ -233,14 +339,34 @@ vc_be_vring_runnable(const VcBe *be, const VcBeVring *vq)
     return true;
 }
 
+bool
+vc_be_vring_runnable(const VcBe *be, const VcBeVring *vq)
+{
+    if (!usable(be, vq)) {
+        return false;
+    }
+    /* A started but disabled ring is left alone: for rng that is "no side effects". */
+    return vq->enabled || be->mutant == VC_MUT_IGNORE_DISABLE;
+}
+
+/* Runnable, or started and disabled where the device drains disabled rings. */
+static bool
+drainable(const VcBe *be, const VcBeVring *vq)
+{
+    if (vc_be_vring_runnable(be, vq)) {
+        return true;
+    }
+    return usable(be, vq) && (vc_be_queue_flags(be, vq->index) & VC_BE_Q_DRAIN_DISABLED);
+}
+
 /*
  * Writes one 8-byte unit to a call or err notifier. The value means
  * nothing. A pipe may be full: poll for room first so a blocking pipe
  * never stalls the daemon, and drop the signal when there is none (the
  * reader has unread signals anyway).
  */
-static void
-notifier_write(int fd, bool fifo)
+void
+vc_be_notifier_write(int fd, bool fifo)
 {
     uint64_t one = 1;
     ssize_t n;
@@ -260,15 +386,46 @@ notifier_write(int fd, bool fifo)
     } while (n < 0 && errno == EINTR);
 }
 
-static void
-ring_error(VcBe *be, VcBeVring *vq, const char *why)
+/*
+ * "Used buffers" for the driver: the call fd, or with INBAND_NOTIFICATIONS
+ * and no call fd a BACKEND_VRING_CALL (vhost-user.rst "In-band
+ * notifications").
+ */
+void
+vc_be_vring_notify(VcBe *be, VcBeVring *vq)
+{
+    if (be->mutant == VC_MUT_NO_CALL) {
+        return;
+    }
+    if (vq->call_fd >= 0) {
+        vc_be_notifier_write(vq->call_fd, vq->call_fifo);
+        if (be->mutant == VC_MUT_OLD_CALL_FD) {
+            vc_be_notifier_write(vq->old_call_fd, vq->old_call_fifo);
+        }
+        return;
+    }
+    if ((be->pfeatures & VC_PF(INBAND_NOTIFICATIONS)) ||
+        be->mutant == VC_MUT_INBAND_CALL_WITHOUT_FEATURE) {
+        vc_be_inband(be, vq, VHOST_USER_BACKEND_VRING_CALL);
+    }
+}
+
+void
+vc_be_vring_error(VcBe *be, VcBeVring *vq, const char *why)
 {
     vc_be_note(be, "ring %u: %s; ring stopped until it is set up again", vq->index, why);
     vq->broken = true;
-    if (be->mutant != VC_MUT_NO_ERR_SIGNAL) {
-        notifier_write(vq->err_fd, vq->err_fifo);
+    if (be->mutant == VC_MUT_NO_ERR_SIGNAL) {
+        return;
+    }
+    if (vq->err_fd >= 0) {
+        vc_be_notifier_write(vq->err_fd, vq->err_fifo);
+    } else if (be->pfeatures & VC_PF(INBAND_NOTIFICATIONS)) {
+        vc_be_inband(be, vq, VHOST_USER_BACKEND_VRING_ERR);
     }
 }
+
+/* ---- split layout ---- */
 
 static uint16_t
 load_avail_idx(const VcBeVring *vq)
@@ -277,57 +434,36 @@ load_avail_idx(const VcBeVring *vq)
     return le16toh(__atomic_load_n(&vq->vr.avail->idx, __ATOMIC_ACQUIRE));
 }
 
-/*
- * virtio 1.x 2.7.7 (used buffer notification suppression). The caller has
- * published used->idx; the full fence orders that store before the loads
- * of avail->flags / used_event, otherwise a driver that just re-enabled
- * interrupts could be missed.
- */
+/* avail_event lives in the used ring: a used-ring write for the log. */
 static void
-signal_used(VcBe *be, VcBeVring *vq, uint16_t old_used, uint16_t new_used)
+set_avail_event(VcBe *be, VcBeVring *vq, uint16_t v)
 {
-    bool need;
-
-    if (vq->call_fd < 0 || be->mutant == VC_MUT_NO_CALL) {
+    if (le16toh(__atomic_load_n(&vring_avail_event(&vq->vr), __ATOMIC_RELAXED)) == v) {
         return;
     }
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (be->features & F_EVENT_IDX) {
-        uint16_t used_event =
-            le16toh(__atomic_load_n(&vring_used_event(&vq->vr), __ATOMIC_RELAXED));
-
-        need = be->mutant == VC_MUT_IGNORE_USED_EVENT ||
-               vring_need_event(used_event, new_used, old_used);
-    } else {
-        uint16_t flags = le16toh(__atomic_load_n(&vq->vr.avail->flags, __ATOMIC_RELAXED));
-
-        need = be->mutant == VC_MUT_IGNORE_NO_INTERRUPT ||
-               !(flags & VRING_AVAIL_F_NO_INTERRUPT);
-    }
-    if (need) {
-        notifier_write(vq->call_fd, vq->call_fifo);
-    }
+    __atomic_store_n(&vring_avail_event(&vq->vr), htole16(v), __ATOMIC_RELEASE);
+    vc_be_log_used(be, vq, offsetof(struct vring_used, ring) + 8ul * vq->num, 2);
 }
 
-static void
-publish_used(VcBe *be, VcBeVring *vq, uint16_t old_used)
+int
+vc_be_desc_seg(VcBe *be, VcBeVring *vq, VcBeSeg *s, uint64_t addr, uint32_t len, uint16_t flags,
+               uint16_t index)
 {
-    if (vq->used_idx == old_used) {
-        return;
+    int err = 0;
+
+    s->gpa = addr;
+    s->len = len;
+    s->flags = flags;
+    s->index = index;
+    s->hva = NULL;
+    if (len) {
+        s->hva = vc_be_tr_desc(be, vq, addr, len,
+                               (flags & VRING_DESC_F_WRITE) ? VC_PERM_WO : VC_PERM_RO, &err);
+        if (!s->hva) {
+            return err ? err : -EFAULT;
+        }
     }
-    /* Release: the used elements are visible before the index that covers them. */
-    __atomic_store_n(&vq->vr.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
-    signal_used(be, vq, old_used, vq->used_idx);
-}
-
-static void
-put_used(VcBeVring *vq, uint32_t id, uint32_t len)
-{
-    struct vring_used_elem *e = &vq->vr.used->ring[vq->used_idx & (vq->num - 1)];
-
-    e->id = htole32(id);
-    e->len = htole32(len);
-    vq->used_idx++;
+    return 0;
 }
 
 /*
@@ -336,18 +472,20 @@ put_used(VcBeVring *vq, uint32_t id, uint32_t len)
  * may not be longer than the ring, which also catches loops), indirect
  * table length and nesting, and that each buffer lies inside guest memory.
  *
- * Returns: NULL, or why the ring is broken.
+ * Returns: 0, -EAGAIN after an IOTLB miss, or -EINVAL with *@err set.
  */
-static const char *
-walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs)
+static int
+walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs, const char **err)
 {
     const struct vring_desc *table = vq->vr.desc;
     uint32_t table_n = vq->num;
     uint32_t i = head, steps = 0, n = 0;
     bool indirect = false;
+    int r;
 
     if (head >= vq->num) {
-        return "avail ring names a head beyond the ring";
+        *err = "avail ring names a head beyond the ring";
+        return -EINVAL;
     }
     for (;;) {
         struct vring_desc d;
@@ -356,7 +494,8 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs)
         uint64_t addr;
 
         if (++steps > table_n) {
-            return "descriptor chain loops or is longer than its table";
+            *err = "descriptor chain loops or is longer than its table";
+            return -EINVAL;
         }
         /* One copy: the driver may rewrite the descriptor meanwhile. */
         memcpy(&d, (const void *)&table[i], sizeof(d));
@@ -367,14 +506,21 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs)
 
         if ((flags & VRING_DESC_F_INDIRECT) && be->mutant != VC_MUT_INDIRECT_AS_DIRECT) {
             if (indirect) {
-                return "indirect descriptor inside an indirect table";
+                *err = "indirect descriptor inside an indirect table";
+                return -EINVAL;
             }
             if (len == 0 || len % sizeof(struct vring_desc) != 0) {
-                return "indirect table length is zero or not a multiple of 16";
+                *err = "indirect table length is zero or not a multiple of 16";
+                return -EINVAL;
             }
-            table = desc_to_hva(be, addr, len);
+            int terr = 0;
+            table = vc_be_tr_desc(be, vq, addr, len, VC_PERM_RO, &terr);
             if (!table) {
-                return "indirect table outside guest memory";
+                if (terr == -EAGAIN) {
+                    return -EAGAIN;
+                }
+                *err = "indirect table outside guest memory";
+                return -EINVAL;
             }
             table_n = len / sizeof(struct vring_desc);
             indirect = true;
@@ -383,34 +529,33 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs)
             continue;
         }
         if (n >= vq->num) {
-            return "descriptor chain longer than the ring";
+            *err = "descriptor chain longer than the ring";
+            return -EINVAL;
         }
-        VcBeSeg *s = &vq->segs[n++];
-        s->gpa = addr;
-        s->len = len;
-        s->flags = flags;
-        s->index = (uint16_t)i;
         if (flags & VRING_DESC_F_INDIRECT) {
             /* Mutant indirect-as-direct: the table is taken for a writable buffer. */
-            s->flags |= VRING_DESC_F_WRITE;
+            flags |= VRING_DESC_F_WRITE;
         }
-        s->hva = NULL;
-        if (len) {
-            s->hva = desc_to_hva(be, addr, len);
-            if (!s->hva) {
-                return "descriptor address outside guest memory";
-            }
+        r = vc_be_desc_seg(be, vq, &vq->segs[n], addr, len, flags, (uint16_t)i);
+        if (r == -EAGAIN) {
+            return -EAGAIN;
         }
+        if (r < 0) {
+            *err = "descriptor address outside guest memory";
+            return -EINVAL;
+        }
+        n++;
         if (!(flags & VRING_DESC_F_NEXT)) {
             break;
         }
         i = le16toh(d.next);
         if (i >= table_n) {
-            return "descriptor next index out of range";
+            *err = "descriptor next index out of range";
+            return -EINVAL;
         }
     }
     *nsegs = n;
-    return NULL;
+    return 0;
 }
 
 static bool
@@ -424,101 +569,366 @@ has_avail(const VcBe *be, const VcBeVring *vq, uint16_t avail_idx)
 }
 
 static void
-complete_chain(VcBe *be, VcBeVring *vq, const VcBeChain *c, uint32_t len)
+split_sync_used(VcBeVring *vq)
 {
-    if (be->mutant == VC_MUT_USED_PER_DESCRIPTOR) {
-        for (unsigned k = 0; k < c->nsegs; k++) {
-            put_used(vq, c->segs[k].index,
-                     (c->segs[k].flags & VRING_DESC_F_WRITE) ? c->segs[k].len : 0);
-        }
-        return;
-    }
-    if (be->mutant == VC_MUT_REPLY_BEFORE_DRAIN) {
-        VcBePending *p = &vq->pend[(vq->pend_first + vq->pend_count) % vq->pend_cap];
-
-        p->head = c->head;
-        p->len = len;
-        p->due_ms = vc_now_ms() + VC_BE_LATE_COMPLETION_MS;
-        vq->pend_count++;
-        return;
-    }
-    put_used(vq, c->head, len);
-}
-
-/*
- * Drains the avail ring of a started, enabled ring: every chain is serviced
- * and gets one used element, then used->idx is published once and the
- * driver is signalled once for the batch.
- */
-void
-vc_be_vring_process(VcBe *be, VcBeVring *vq)
-{
-    struct vring *vr = &vq->vr;
-    bool event_idx = (be->features & F_EVENT_IDX) != 0;
-    const char *err = NULL;
-    unsigned done = 0;
-    uint16_t old_used;
-
-    if (!vc_be_vring_runnable(be, vq)) {
-        return;
-    }
     if (vq->used_sync) {
-        vq->used_idx = le16toh(__atomic_load_n(&vr->used->idx, __ATOMIC_RELAXED));
+        vq->used_idx = le16toh(__atomic_load_n(&vq->vr.used->idx, __ATOMIC_RELAXED));
+        vq->published_used = vq->used_idx;
         vq->used_sync = false;
     }
-    old_used = vq->used_idx;
-    for (;;) {
-        uint16_t avail_idx = load_avail_idx(vq);
-        unsigned round = 0;
+}
 
-        if ((uint16_t)(avail_idx - vq->last_avail_idx) > vq->num) {
-            err = "driver published more chains than the ring holds";
-            break;
-        }
-        while (has_avail(be, vq, avail_idx)) {
-            unsigned nsegs = 0;
-            uint16_t head;
-            uint32_t len;
+static int
+split_pop(VcBe *be, VcBeVring *vq, VcBeChain *c, const char **err)
+{
+    bool event_idx = (be->features & VC_BE_F_EVENT_IDX) != 0;
+    unsigned nsegs = 0;
+    uint16_t avail_idx, head;
+    int r;
 
-            if (be->mutant == VC_MUT_ONE_PER_KICK && done > 0) {
-                goto out;
-            }
-            if (be->mutant == VC_MUT_REPLY_BEFORE_DRAIN && vq->pend_count >= vq->pend_cap) {
-                goto out;
-            }
-            head = le16toh(__atomic_load_n(&vr->avail->ring[vq->last_avail_idx & (vq->num - 1)],
-                                           __ATOMIC_RELAXED));
-            err = walk_chain(be, vq, head, &nsegs);
-            if (err) {
-                goto out;
-            }
-            VcBeChain c = {.queue = vq->index, .head = head, .nsegs = nsegs, .segs = vq->segs};
-            len = be->null_mode ? 0 : be->dev.handle_chain(be, &c, be->dev.opaque);
-            complete_chain(be, vq, &c, len);
-            vq->last_avail_idx++;
-            done++;
-            round++;
+    split_sync_used(vq);
+    if (vq->resubmit_pos < vq->resubmit_num) {
+        /* vhost-user.rst "Inflight I/O tracking": recorded requests first, in counter order. */
+        head = vq->resubmit[vq->resubmit_pos];
+        r = walk_chain(be, vq, head, &nsegs, err);
+        if (r < 0) {
+            return -1;
         }
-        if (!event_idx || round == 0) {
-            break;
+        vq->resubmit_pos++;
+        goto got;
+    }
+    avail_idx = load_avail_idx(vq);
+    if (!has_avail(be, vq, avail_idx)) {
+        if (!event_idx) {
+            return 0;
         }
         /*
          * EVENT_IDX: tell the driver which index we wait for, then look
          * again, so that a chain published before it saw avail_event is
          * not left without a kick (virtio 1.x 2.7.10).
          */
-        __atomic_store_n(&vring_avail_event(vr), htole16(vq->last_avail_idx), __ATOMIC_RELAXED);
+        set_avail_event(be, vq, vq->last_avail_idx);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        avail_idx = load_avail_idx(vq);
+        if (!has_avail(be, vq, avail_idx)) {
+            return 0;
+        }
     }
-out:
-    /* Keep avail_event at the next index we want; a polled ring rarely changes it. */
-    if (event_idx && le16toh(__atomic_load_n(&vring_avail_event(vr), __ATOMIC_RELAXED)) !=
-                         vq->last_avail_idx) {
-        __atomic_store_n(&vring_avail_event(vr), htole16(vq->last_avail_idx), __ATOMIC_RELEASE);
+    if ((uint16_t)(avail_idx - vq->last_avail_idx) > vq->num) {
+        *err = "driver published more chains than the ring holds";
+        return -1;
     }
-    publish_used(be, vq, old_used);
-    if (err) {
-        ring_error(be, vq, err);
+    head = le16toh(__atomic_load_n(&vq->vr.avail->ring[vq->last_avail_idx & (vq->num - 1)],
+                                   __ATOMIC_RELAXED));
+    r = walk_chain(be, vq, head, &nsegs, err);
+    if (r < 0) {
+        return -1;
+    }
+    if (vq->inflight) {
+        vc_be_inflight_fetch_split(be, vq, head);
+    }
+    vq->last_avail_idx++;
+got:
+    vq->inuse++;
+    c->queue = vq->index;
+    c->head = head;
+    c->nsegs = nsegs;
+    c->segs = vq->segs;
+    c->ndescs = 1;
+    c->islot = 0;
+    return 1;
+}
+
+static void
+split_push(VcBe *be, VcBeVring *vq, uint16_t head, uint32_t len)
+{
+    uint16_t slot;
+    struct vring_used_elem *e;
+
+    split_sync_used(vq);
+    slot = vq->used_idx & (vq->num - 1);
+    e = &vq->vr.used->ring[slot];
+    e->id = htole32(head);
+    e->len = htole32(len);
+    if (be->mutant != VC_MUT_LOG_NO_USED) {
+        vc_be_log_used(be, vq, offsetof(struct vring_used, ring) + 8ul * slot, 8);
+    }
+    vq->used_idx++;
+    if (vq->inflight) {
+        vc_be_inflight_push_split(be, vq, head);
+    }
+}
+
+/*
+ * virtio 1.x 2.7.7 (used buffer notification suppression). The caller has
+ * published used->idx; the full fence orders that store before the loads
+ * of avail->flags / used_event, otherwise a driver that just re-enabled
+ * interrupts could be missed.
+ */
+static void
+split_signal(VcBe *be, VcBeVring *vq, uint16_t old_used, uint16_t new_used)
+{
+    bool need;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (be->features & VC_BE_F_EVENT_IDX) {
+        uint16_t used_event =
+            le16toh(__atomic_load_n(&vring_used_event(&vq->vr), __ATOMIC_RELAXED));
+
+        need = be->mutant == VC_MUT_IGNORE_USED_EVENT ||
+               vring_need_event(used_event, new_used, old_used);
+    } else {
+        uint16_t flags = le16toh(__atomic_load_n(&vq->vr.avail->flags, __ATOMIC_RELAXED));
+
+        need = be->mutant == VC_MUT_IGNORE_NO_INTERRUPT ||
+               !(flags & VRING_AVAIL_F_NO_INTERRUPT);
+    }
+    if (need) {
+        vc_be_vring_notify(be, vq);
+    }
+}
+
+static void
+split_flush(VcBe *be, VcBeVring *vq)
+{
+    uint16_t old;
+
+    if (be->features & VC_BE_F_EVENT_IDX) {
+        /* Keep avail_event at the next index we want; a polled ring rarely changes it. */
+        set_avail_event(be, vq, vq->last_avail_idx);
+    }
+    split_sync_used(vq);
+    if (vq->used_idx == vq->published_used) {
+        return;
+    }
+    /* Release: the used elements are visible before the index that covers them. */
+    __atomic_store_n(&vq->vr.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+    if (be->mutant != VC_MUT_LOG_NO_USED) {
+        vc_be_log_used(be, vq, offsetof(struct vring_used, idx), 2);
+    }
+    if (vq->inflight) {
+        vc_be_inflight_flush_split(be, vq, (uint16_t)(vq->used_idx - vq->published_used));
+    }
+    old = vq->published_used;
+    vq->published_used = vq->used_idx;
+    split_signal(be, vq, old, vq->used_idx);
+}
+
+/* ---- the datapath entry points ---- */
+
+static int
+pop_chain(VcBe *be, VcBeVring *vq, VcBeChain *c)
+{
+    const char *err = NULL;
+    int r;
+
+    vq->iotlb_wait = false;
+    r = vq->packed ? vc_be_packed_pop(be, vq, c, &err) : split_pop(be, vq, c, &err);
+    if (r < 0 && err) {
+        vc_be_vring_error(be, vq, err);
+    }
+    return r;
+}
+
+int
+vc_be_pop(VcBe *be, unsigned q, VcBeChain *c)
+{
+    VcBeVring *vq;
+
+    if (q >= be->dev.num_queues) {
+        return -1;
+    }
+    vq = &be->vq[q];
+    if (!drainable(be, vq)) {
+        return -1;
+    }
+    return pop_chain(be, vq, c);
+}
+
+void
+vc_be_unpop(VcBe *be, const VcBeChain *c)
+{
+    VcBeVring *vq;
+
+    if (c->queue >= be->dev.num_queues) {
+        return;
+    }
+    vq = &be->vq[c->queue];
+    if (vq->inuse) {
+        vq->inuse--;
+    }
+    if (vq->packed) {
+        vc_be_packed_unpop(be, vq, c);
+    } else {
+        vq->last_avail_idx--;
+    }
+}
+
+/* Marks the pages of the first @len bytes of the chain's writable buffers. */
+static void
+log_chain(VcBe *be, const VcBeChain *c, uint32_t len)
+{
+    for (unsigned i = 0; i < c->nsegs && len > 0; i++) {
+        const VcBeSeg *s = &c->segs[i];
+        uint32_t n;
+
+        if (!(s->flags & VRING_DESC_F_WRITE) || !s->hva) {
+            continue;
+        }
+        n = s->len < len ? s->len : len;
+        vc_be_log_hva(be, s->hva, n);
+        len -= n;
+    }
+}
+
+static void
+push_used(VcBe *be, VcBeVring *vq, const VcBeChain *c, uint32_t len)
+{
+    if (vq->inuse) {
+        vq->inuse--;
+    }
+    vq->have_last_used = true;
+    vq->last_used_id = c->head;
+    vq->last_used_len = len;
+    vq->last_used_ndescs = c->ndescs;
+    if (vq->packed) {
+        if (vq->inflight) {
+            vc_be_inflight_push_packed(be, vq, c->islot);
+        }
+        vc_be_packed_push(be, vq, c->head, c->ndescs ? c->ndescs : 1, len);
+    } else {
+        split_push(be, vq, c->head, len);
+    }
+}
+
+void
+vc_be_push(VcBe *be, const VcBeChain *c, uint32_t len)
+{
+    VcBeVring *vq;
+
+    if (c->queue >= be->dev.num_queues) {
+        return;
+    }
+    vq = &be->vq[c->queue];
+    if (!vq->ready) {
+        return;
+    }
+    if (be->mutant != VC_MUT_LOG_MISSES_DATA && vc_be_logging(be)) {
+        log_chain(be, c, len);
+    }
+    if (be->mutant == VC_MUT_USED_PER_DESCRIPTOR && !vq->packed) {
+        for (unsigned k = 0; k < c->nsegs; k++) {
+            split_push(be, vq, c->segs[k].index,
+                       (c->segs[k].flags & VRING_DESC_F_WRITE) ? c->segs[k].len : 0);
+        }
+        if (vq->inuse) {
+            vq->inuse--;
+        }
+        return;
+    }
+    push_used(be, vq, c, len);
+}
+
+void
+vc_be_flush(VcBe *be, unsigned q)
+{
+    VcBeVring *vq;
+
+    if (q >= be->dev.num_queues) {
+        return;
+    }
+    vq = &be->vq[q];
+    if (!vq->ready) {
+        return;
+    }
+    if (vq->packed) {
+        vc_be_packed_flush(be, vq);
+    } else {
+        split_flush(be, vq);
+    }
+}
+
+bool
+vc_be_queue_runnable(const VcBe *be, unsigned q)
+{
+    return q < be->dev.num_queues && vc_be_vring_runnable(be, &be->vq[q]);
+}
+
+bool
+vc_be_queue_enabled(const VcBe *be, unsigned q)
+{
+    return q < be->dev.num_queues && be->vq[q].enabled;
+}
+
+static void
+complete_chain(VcBe *be, VcBeVring *vq, const VcBeChain *c, uint32_t len)
+{
+    if (be->mutant == VC_MUT_REPLY_BEFORE_DRAIN) {
+        VcBePending *p = &vq->pend[(vq->pend_first + vq->pend_count) % vq->pend_cap];
+
+        /* Mutant: completed ~100 ms later (no segments kept: nothing is logged). */
+        p->chain = *c;
+        p->chain.nsegs = 0;
+        p->chain.segs = NULL;
+        p->len = len;
+        p->due_ms = vc_now_ms() + VC_BE_LATE_COMPLETION_MS;
+        vq->pend_count++;
+        return;
+    }
+    vc_be_push(be, c, len);
+}
+
+/*
+ * Drains the ring: every chain is serviced and gets one used element (now,
+ * or later when the device defers it), then the used index is published
+ * once and the driver is signalled once for the batch.
+ */
+void
+vc_be_vring_process(VcBe *be, VcBeVring *vq)
+{
+    bool runnable = vc_be_vring_runnable(be, vq);
+    unsigned done = 0;
+
+    if (runnable && !vq->was_runnable) {
+        vq->was_runnable = true;
+        vc_be_event(be, VC_BE_EV_RING_RUNNABLE, vq->index);
+    }
+    vq->was_runnable = runnable;
+    if (!drainable(be, vq) || (vc_be_queue_flags(be, vq->index) & VC_BE_Q_PULL)) {
+        return;
+    }
+    for (;;) {
+        VcBeChain c;
+        uint32_t len;
+
+        if (be->mutant == VC_MUT_ONE_PER_KICK && done > 0) {
+            break;
+        }
+        if (be->mutant == VC_MUT_REPLY_BEFORE_DRAIN && vq->pend_count >= vq->pend_cap) {
+            break;
+        }
+        if (pop_chain(be, vq, &c) <= 0) {
+            break;
+        }
+        len = be->null_mode ? 0 : be->dev.handle_chain(be, &c, be->dev.opaque);
+        if (len != VC_BE_DEFERRED) {
+            complete_chain(be, vq, &c, len);
+        }
+        done++;
+    }
+    if (vq->ready) {
+        vc_be_flush(be, vq->index);
+    }
+    if (done) {
+        vc_be_event(be, VC_BE_EV_BATCH_DONE, vq->index);
+    }
+}
+
+void
+vc_be_vring_process_all(VcBe *be)
+{
+    for (unsigned q = 0; q < be->dev.num_queues; q++) {
+        vc_be_vring_process(be, &be->vq[q]);
     }
 }
 
@@ -527,7 +937,7 @@ void
 vc_be_vring_complete_due(VcBe *be, VcBeVring *vq, bool all)
 {
     int64_t now = vc_now_ms();
-    uint16_t old_used;
+    bool any = false;
 
     if (vq->pend_count == 0) {
         return;
@@ -536,28 +946,85 @@ vc_be_vring_complete_due(VcBe *be, VcBeVring *vq, bool all)
         vq->pend_count = 0;
         return;
     }
-    if (vq->used_sync) {
-        vq->used_idx = le16toh(__atomic_load_n(&vq->vr.used->idx, __ATOMIC_RELAXED));
-        vq->used_sync = false;
-    }
-    old_used = vq->used_idx;
     while (vq->pend_count > 0) {
         VcBePending *p = &vq->pend[vq->pend_first];
 
         if (!all && p->due_ms > now) {
             break;
         }
-        put_used(vq, p->head, p->len);
+        vc_be_push(be, &p->chain, p->len);
+        any = true;
         vq->pend_first = (vq->pend_first + 1) % vq->pend_cap;
         vq->pend_count--;
     }
-    publish_used(be, vq, old_used);
+    if (any) {
+        vc_be_flush(be, vq->index);
+    }
 }
 
 int64_t
 vc_be_vring_next_due(const VcBeVring *vq)
 {
     return vq->pend_count ? vq->pend[vq->pend_first].due_ms : -1;
+}
+
+uint32_t
+vc_be_vring_base(const VcBe *be, const VcBeVring *vq)
+{
+    if (!vq->packed && !packed_negotiated(be)) {
+        /* Split: bits 0..15 the next avail index, 16..31 zero. */
+        return vq->last_avail_idx;
+    }
+    if (be->mutant == VC_MUT_PACKED_BASE_NO_WRAP) {
+        return vq->last_avail_idx;
+    }
+    /* SPEC-FACTS 2.2: avail index, avail wrap, used index, used wrap. */
+    return (uint32_t)(vq->last_avail_idx & 0x7fff) | ((uint32_t)vq->avail_wrap << 15) |
+           ((uint32_t)(vq->used_idx & 0x7fff) << 16) | ((uint32_t)vq->used_wrap << 31);
+}
+
+void
+vc_be_vring_set_base(VcBe *be, VcBeVring *vq, uint32_t num)
+{
+    if (packed_negotiated(be)) {
+        vq->last_avail_idx = num & 0x7fff;
+        vq->avail_wrap = (num >> 15) & 1;
+        vq->used_idx = (num >> 16) & 0x7fff;
+        vq->used_wrap = (num >> 31) & 1;
+        vq->signalled_valid = false;
+        vq->used_sync = false;
+    } else {
+        /* Split ring: bits 0..15 are the next avail index; 16..31 are reserved. */
+        vq->last_avail_idx = (uint16_t)num;
+        vq->used_sync = true;
+    }
+    vq->inuse = 0;
+    vq->resubmit_num = 0;
+    vq->resubmit_pos = 0;
+}
+
+/* A kick arrived (eventfd or VRING_KICK): the first one starts the ring. */
+void
+vc_be_vring_kicked(VcBe *be, VcBeVring *vq)
+{
+    if (!vq->started) {
+        vc_be_vring_start(be, vq);
+    }
+    if (vq->replay_armed && vc_be_vring_runnable(be, vq)) {
+        /* Mutant restore-replays-used: repeat the last used element. */
+        vq->replay_armed = false;
+        if (vq->packed) {
+            vc_be_packed_replay(be, vq);
+        } else {
+            const struct vring_used_elem *e;
+
+            split_sync_used(vq);
+            e = &vq->vr.used->ring[(uint16_t)(vq->used_idx - 1) & (vq->num - 1)];
+            split_push(be, vq, (uint16_t)le32toh(e->id), le32toh(e->len));
+            split_flush(be, vq);
+        }
+    }
+    vc_be_vring_process(be, vq);
 }
 
 /*
@@ -600,11 +1067,10 @@ vc_be_vring_kick(VcBe *be, VcBeVring *vq)
     if (be->mutant == VC_MUT_KICK_VALUE_ONE && !value_one) {
         return;
     }
-    /* vhost-user.rst "Ring states": the first kick starts the ring. */
-    if (!vq->started) {
-        vc_be_vring_start(be, vq);
+    if (be->mutant == VC_MUT_INBAND_ONLY_KICKS && (be->pfeatures & VC_PF(INBAND_NOTIFICATIONS))) {
+        return;
     }
-    vc_be_vring_process(be, vq);
+    vc_be_vring_kicked(be, vq);
     if (be->mutant == VC_MUT_STALL_AFTER_FIRST_KICK) {
         vq->kick_watched = false;
     }

@@ -8,6 +8,7 @@
  * side effects (vhost-user.rst "Communication": a non-zero ack when the
  * front end asked for one, otherwise nothing).
  */
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/virtio_config.h>
+
 #include "vc-be-priv.h"
 #include "vc-msg-io.h"
 #include "vc-msg-table.h"
@@ -25,8 +28,8 @@
 typedef enum VcBeResult {
     VC_BE_OK,       /* applied: ack 0, or the typed reply the handler filled */
     VC_BE_REJECT,   /* not applied: non-zero ack when one was asked for */
-    VC_BE_SILENT,   /* send nothing at all (mutants only) */
-    VC_BE_CLOSE,    /* end the connection (mutants only) */
+    VC_BE_SILENT,   /* send nothing at all (the postcopy table ack; mutants) */
+    VC_BE_CLOSE,    /* end the connection (INBAND without its partners; mutants) */
 } VcBeResult;
 
 typedef VcBeResult (*VcBeHandler)(VcBe *be, VcMsg *m, VcMsg *reply);
@@ -69,15 +72,85 @@ vc_be_mutant(const VcBe *be)
     return be->mutant;
 }
 
-/* Drops everything that belongs to a connection (also RESET_DEVICE's subset). */
+uint64_t
+vc_be_features(const VcBe *be)
+{
+    return be->features;
+}
+
+uint64_t
+vc_be_pfeatures(const VcBe *be)
+{
+    return be->pfeatures;
+}
+
+bool
+vc_be_connected(const VcBe *be)
+{
+    return be->sock >= 0;
+}
+
+void
+vc_be_event(VcBe *be, VcBeEvent ev, unsigned q)
+{
+    if (be->dev.event) {
+        be->dev.event(be, ev, q, be->dev.opaque);
+    }
+}
+
+unsigned
+vc_be_queue_flags(const VcBe *be, unsigned q)
+{
+    return be->dev.queue_flags ? be->dev.queue_flags(q, be->dev.opaque) : 0;
+}
+
+bool
+vc_be_suspended(const VcBe *be)
+{
+    for (unsigned q = 0; q < be->dev.num_queues; q++) {
+        if (be->vq[q].started) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+vc_be_drain_all(VcBe *be)
+{
+    for (unsigned q = 0; q < be->dev.num_queues; q++) {
+        vc_be_event(be, VC_BE_EV_RING_DRAIN, q);
+        vc_be_vring_complete_due(be, &be->vq[q], true);
+    }
+}
+
+int
+vc_be_watch(VcBe *be, int fd, void (*cb)(VcBe *be, int fd, void *opaque), void *opaque)
+{
+    if (be->nwatch == VC_BE_MAX_WATCHES) {
+        return -ENOSPC;
+    }
+    be->watch[be->nwatch++] = (VcBeWatch){fd, cb, opaque};
+    return 0;
+}
+
+/* Drops everything that belongs to a connection. */
 static void
 conn_reset(VcBe *be)
 {
+    bool was_connected = be->sock >= 0;
+
     for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
         vc_be_vring_forget(be, &be->vq[q]);
     }
+    vc_be_postcopy_reset(be);
     vc_be_mem_clear(be);
+    vc_be_log_clear(be);
+    vc_be_iotlb_clear(be);
+    vc_be_inflight_clear(be);
+    vc_be_state_reset(be);
     vc_be_close_fd(&be->backend_fd);
+    vc_be_chan_reset(be);
     be->features = 0;
     be->pfeatures = 0;
     be->features_set = false;
@@ -85,6 +158,14 @@ conn_reset(VcBe *be)
     be->mem_seen = false;
     be->pfeat_answered = false;
     be->status = 0;
+    be->status_zeroed = false;
+    be->config_change_pending = false;
+    be->shared_object_sent = false;
+    be->ever_started = false;
+    be->after_stop_due = -1;
+    if (was_connected) {
+        vc_be_event(be, VC_BE_EV_DISCONNECT, 0);
+    }
 }
 
 VcBe *
@@ -105,6 +186,15 @@ vc_be_new(const VcBeDevice *dev, const VcBeOptions *opts)
     be->max_mem_slots = opts->max_mem_slots ? opts->max_mem_slots : VC_BE_DEFAULT_MEM_SLOTS;
     be->offered_features = dev->features;
     be->offered_pfeatures = dev->pfeatures;
+    if (opts->inband == 0) {
+        be->offered_pfeatures &= ~VC_PF(INBAND_NOTIFICATIONS);
+    } else if (opts->inband == 1) {
+        be->offered_pfeatures |= VC_PF(INBAND_NOTIFICATIONS);
+    }
+    /* Offered means implemented: postcopy only where a userfaultfd can be had. */
+    if ((be->offered_pfeatures & VC_PF(PAGEFAULT)) && !vc_be_postcopy_probe()) {
+        be->offered_pfeatures &= ~VC_PF(PAGEFAULT);
+    }
     if (be->mutant == VC_MUT_NO_MQ) {
         be->offered_pfeatures &= ~VC_PF(MQ);
     }
@@ -115,16 +205,28 @@ vc_be_new(const VcBeDevice *dev, const VcBeOptions *opts)
     if (be->mutant == VC_MUT_OFFERS_CONFIG) {
         be->offered_pfeatures |= VC_PF(CONFIG);
     }
+    if (be->mutant == VC_MUT_IOMMU_WITHOUT_BACKEND_REQ && (be->offered_features & VC_BE_F_IOMMU)) {
+        be->offered_pfeatures &= ~VC_PF(BACKEND_REQ);
+    }
     /* SET_MEM_TABLE may carry 8 regions even when fewer slots are announced. */
     be->regions_cap = be->max_mem_slots > VHOST_MEMORY_BASELINE_NREGIONS
                           ? be->max_mem_slots : VHOST_MEMORY_BASELINE_NREGIONS;
     be->regions = calloc(be->regions_cap, sizeof(*be->regions));
-    if (!be->regions) {
+    be->iotlb = calloc(VC_BE_IOTLB_ENTRIES, sizeof(*be->iotlb));
+    be->state_buf = calloc(1, VC_BE_STATE_MAX);
+    if (!be->regions || !be->iotlb || !be->state_buf) {
+        free(be->regions);
+        free(be->iotlb);
+        free(be->state_buf);
         free(be);
         return NULL;
     }
     be->sock = -1;
     be->backend_fd = -1;
+    be->state_fd = -1;
+    be->state_kept_fd = -1;
+    be->uffd = -1;
+    be->leaked_fd = -1;
     for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
         vc_be_vring_init(&be->vq[q], q);
     }
@@ -140,10 +242,11 @@ vc_be_free(VcBe *be)
     }
     conn_reset(be);
     for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
-        free(be->vq[q].segs);
-        free(be->vq[q].pend);
+        vc_be_vring_free(&be->vq[q]);
     }
     free(be->regions);
+    free(be->iotlb);
+    free(be->state_buf);
     free(be);
 }
 
@@ -167,12 +270,7 @@ vring_of(VcBe *be, uint32_t index)
 static bool
 any_ring_started(const VcBe *be)
 {
-    for (unsigned q = 0; q < be->dev.num_queues; q++) {
-        if (be->vq[q].started) {
-            return true;
-        }
-    }
-    return false;
+    return !vc_be_suspended(be);
 }
 
 static bool
@@ -216,6 +314,9 @@ h_get_features(VcBe *be, VcMsg *m, VcMsg *reply)
     if (be->mutant == VC_MUT_GET_FEATURES_ONCE && any_ring_started(be)) {
         return VC_BE_SILENT;
     }
+    if (be->mutant == VC_MUT_MUTE_WHILE_SUSPENDED && be->ever_started && vc_be_suspended(be)) {
+        return VC_BE_SILENT;
+    }
     reply_u64(reply, be->offered_features);
     return VC_BE_OK;
 }
@@ -224,14 +325,25 @@ static VcBeResult
 h_set_features(VcBe *be, VcMsg *m, VcMsg *reply)
 {
     uint64_t v = m->payload.u64;
+    uint64_t changed = v ^ be->features;
 
     if (v & ~be->offered_features) {
         vc_be_note(be, "SET_FEATURES 0x%llx acks bits that were not offered",
                    (unsigned long long)v);
         return VC_BE_REJECT;
     }
+    if (changed & (VC_BE_F_IOMMU | VC_BE_F_PACKED)) {
+        /* The address space or the ring layout changes: nothing deferred may survive it. */
+        vc_be_drain_all(be);
+    }
     be->features = v;
     be->features_set = true;
+    if (changed & VC_BE_F_IOMMU) {
+        vc_be_iotlb_clear(be);
+    }
+    if (changed & (VC_BE_F_IOMMU | VC_BE_F_PACKED)) {
+        vc_be_vring_remap_all(be);
+    }
     /*
      * vhost-user.rst "Ring states": without PROTOCOL_FEATURES every ring is
      * enabled at once. SET_FEATURES never disables a ring.
@@ -265,18 +377,84 @@ h_reset_owner(VcBe *be, VcMsg *m, VcMsg *reply)
 {
     for (unsigned q = 0; q < be->dev.num_queues; q++) {
         be->vq[q].enabled = false;
+        be->vq[q].was_runnable = false;
+    }
+    if (be->mutant == VC_MUT_RESET_OWNER_DROPS_STATE) {
+        /* Mutant: the "connection state" interpretation the spec warns about. */
+        for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
+            vc_be_vring_forget(be, &be->vq[q]);
+        }
+        vc_be_mem_clear(be);
+        be->features = 0;
+        be->features_set = false;
     }
     return VC_BE_OK;
+}
+
+/* Postcopy: the reply carries our mapping of each region as its user address. */
+static void
+postcopy_table_reply(VcBe *be, const VcMsg *m, VcMsg *reply)
+{
+    reply->payload.memory = m->payload.memory;
+    for (unsigned i = 0; i < be->nregions && i < VHOST_MEMORY_BASELINE_NREGIONS; i++) {
+        reply->payload.memory.regions[i].userspace_addr = (uintptr_t)be->regions[i].hva;
+    }
+    reply->hdr.size = m->hdr.size;
 }
 
 static VcBeResult
 h_set_mem_table(VcBe *be, VcMsg *m, VcMsg *reply)
 {
-    int r = vc_be_mem_set_table(be, m);
+    int r;
 
+    if (be->postcopy_listen && m->payload.memory.nregions == 0) {
+        /*
+         * vhost-user.rst: the front end acks our region table with an empty
+         * SET_MEM_TABLE; only now may the memory be touched (and fault).
+         */
+        if (!be->postcopy_wait_ack) {
+            vc_be_note(be, "SET_MEM_TABLE without regions outside a postcopy exchange");
+            return VC_BE_REJECT;
+        }
+        be->postcopy_wait_ack = false;
+        for (unsigned i = 0; i < be->nregions; i++) {
+            (void)vc_be_postcopy_register(be, &be->regions[i]);
+        }
+        vc_be_vring_process_all(be);
+        return VC_BE_SILENT;
+    }
+    r = vc_be_mem_set_table(be, m);
     if (r < 0) {
         vc_be_note(be, "SET_MEM_TABLE refused: %s", mem_error(r));
+        if (be->postcopy_listen) {
+            /* The postcopy reply is a table; an empty one says we failed. */
+            reply->hdr.size = m->hdr.size;
+            memset(&reply->payload.memory, 0, sizeof(reply->payload.memory));
+            return VC_BE_OK;
+        }
         return VC_BE_REJECT;
+    }
+    if (be->postcopy_listen && be->mutant != VC_MUT_POSTCOPY_ACK_ONLY) {
+        postcopy_table_reply(be, m, reply);
+    }
+    return VC_BE_OK;
+}
+
+/* vhost-user.rst SET_LOG_BASE with LOG_SHMFD: always answered, u64 0 on success. */
+static VcBeResult
+h_set_log_base(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int r;
+
+    if (!(be->pfeatures & VC_PF(LOG_SHMFD)) || m->nfds != 1) {
+        vc_be_note(be, "SET_LOG_BASE without LOG_SHMFD and its fd is not supported");
+        return VC_BE_REJECT;
+    }
+    r = vc_be_log_set_base(be, m);
+    if (r < 0) {
+        vc_be_note(be, "SET_LOG_BASE: cannot map the log: %s", strerror(-r));
+        reply_u64(reply, 1);
+        return VC_BE_OK;
     }
     return VC_BE_OK;
 }
@@ -297,7 +475,8 @@ h_set_vring_num(VcBe *be, VcMsg *m, VcMsg *reply)
     r = vc_be_vring_set_num(be, vq, m->payload.state.num);
     if (r < 0) {
         vc_be_note(be, "SET_VRING_NUM %u: %s", m->payload.state.num,
-                   r == -EINVAL ? "not a power of two in 1..32768" : strerror(-r));
+                   r == -EINVAL ? "not a valid ring size (split: a power of two in 1..32768)"
+                                : strerror(-r));
         return VC_BE_REJECT;
     }
     return VC_BE_OK;
@@ -322,6 +501,7 @@ h_set_vring_addr(VcBe *be, VcMsg *m, VcMsg *reply)
     vq->addr = m->payload.addr;
     vq->addr_set = true;
     vq->broken = false;
+    vq->stalled = false;
     vc_be_vring_remap(be, vq);
     return VC_BE_OK;
 }
@@ -334,14 +514,66 @@ h_set_vring_base(VcBe *be, VcMsg *m, VcMsg *reply)
     if (!vq) {
         return VC_BE_REJECT;
     }
-    /* Split ring: bits 0..15 are the next avail index; 16..31 are reserved. */
-    vq->last_avail_idx = (uint16_t)m->payload.state.num;
+    vc_be_vring_set_base(be, vq, m->payload.state.num);
     if (be->mutant == VC_MUT_IGNORE_SET_BASE) {
         vq->last_avail_idx = 0;
     }
-    vq->used_sync = true;
     vq->broken = false;
+    vq->stalled = false;
     return VC_BE_OK;
+}
+
+/* Mutants that act once the last started ring has been stopped. */
+static void
+last_ring_stopped(VcBe *be, VcBeVring *vq)
+{
+    switch (be->mutant) {
+    case VC_MUT_TOUCH_USED_AFTER_STOP:
+    case VC_MUT_CALL_AFTER_STOP:
+    case VC_MUT_LOG_AFTER_STOP:
+        be->after_stop_due = vc_now_ms() + VC_BE_AFTER_STOP_MS;
+        be->after_stop_ring = (int)vq->index;
+        break;
+    case VC_MUT_CHANNEL_WHILE_SUSPENDED:
+        if ((be->pfeatures & VC_PF(CONFIG)) && vc_be_chan_ok(be)) {
+            vc_be_send_config_change(be);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void
+after_stop_act(VcBe *be)
+{
+    VcBeVring *vq;
+
+    be->after_stop_due = -1;
+    if (be->after_stop_ring < 0 || (unsigned)be->after_stop_ring >= be->dev.num_queues) {
+        return;
+    }
+    vq = &be->vq[be->after_stop_ring];
+    if (!vq->ready || !vc_be_suspended(be)) {
+        return;
+    }
+    switch (be->mutant) {
+    case VC_MUT_TOUCH_USED_AFTER_STOP:
+        if (vq->packed) {
+            vq->dev_ev->flags ^= htole16(VRING_PACKED_EVENT_FLAG_DISABLE);
+        } else {
+            vq->vr.used->flags ^= htole16(VRING_USED_F_NO_NOTIFY);
+        }
+        break;
+    case VC_MUT_CALL_AFTER_STOP:
+        vc_be_notifier_write(vq->call_fd, vq->call_fifo);
+        break;
+    case VC_MUT_LOG_AFTER_STOP:
+        vc_be_log_gpa(be, (vq->addr.flags & VHOST_VRING_F_LOG) ? vq->addr.log_guest_addr : 0, 1);
+        break;
+    default:
+        break;
+    }
 }
 
 /*
@@ -352,21 +584,32 @@ static VcBeResult
 h_get_vring_base(VcBe *be, VcMsg *m, VcMsg *reply)
 {
     VcBeVring *vq = vring_of(be, m->payload.state.index);
+    bool was_started;
 
     if (!vq) {
         return VC_BE_REJECT;
     }
+    was_started = vq->started;
     if (be->mutant != VC_MUT_REPLY_BEFORE_DRAIN) {
+        vc_be_event(be, VC_BE_EV_RING_DRAIN, vq->index);
         vc_be_vring_complete_due(be, vq, true);
     }
     reply->payload.state.index = vq->index;
-    reply->payload.state.num = be->mutant == VC_MUT_GET_BASE_ZERO ? 0 : vq->last_avail_idx;
+    reply->payload.state.num = be->mutant == VC_MUT_GET_BASE_ZERO ? 0 : vc_be_vring_base(be, vq);
     reply->hdr.size = sizeof(struct vhost_vring_state);
     if (be->mutant != VC_MUT_RUN_AFTER_GET_BASE) {
         vc_be_vring_stop(be, vq);
     }
+    if (be->mutant == VC_MUT_STOP_STOPS_ALL) {
+        for (unsigned q = 0; q < be->dev.num_queues; q++) {
+            vc_be_vring_stop(be, &be->vq[q]);
+        }
+    }
     if (be->mutant == VC_MUT_GET_BASE_RESETS) {
         vq->last_avail_idx = 0;
+    }
+    if (was_started && vc_be_suspended(be)) {
+        last_ring_stopped(be, vq);
     }
     return VC_BE_OK;
 }
@@ -413,16 +656,20 @@ h_set_vring_kick(VcBe *be, VcMsg *m, VcMsg *reply)
     vq->kick_nofd = nofd;
     vq->kick_watched = fd >= 0;
     vq->broken = false;
+    vq->stalled = false;
     if (be->mutant == VC_MUT_ENABLE_RESET_BY_KICK) {
         vq->enabled = false;
     }
+    /* vhost-user.rst "Inflight I/O tracking": the ring's region, recovered if need be. */
+    vq->inflight_bind = true;
+    vc_be_vring_bind_inflight(be, vq);
     /* vhost-user.rst "Ring states": with NOFD the ring starts now and is polled. */
     if (nofd || (fd >= 0 && be->mutant == VC_MUT_PROCESS_ON_SET_KICK)) {
         if (!vq->started) {
             vc_be_vring_start(be, vq);
         }
-        vc_be_vring_process(be, vq);
     }
+    vc_be_vring_process(be, vq);
     return VC_BE_OK;
 }
 
@@ -439,7 +686,16 @@ h_set_vring_call(VcBe *be, VcMsg *m, VcMsg *reply)
     if (be->mutant == VC_MUT_PIPE_UNSUPPORTED && fd_is_fifo(fd)) {
         vc_be_close_fd(&fd);
     }
+    if (be->mutant == VC_MUT_CALL_SWAP_STALLS && vq->started) {
+        vq->stalled = true;     /* Mutant: the ring stops until it is set up again. */
+    }
     /* Single-threaded: once the ack is out the old fd is never used again. */
+    if (be->mutant == VC_MUT_OLD_CALL_FD && vq->call_fd >= 0) {
+        vc_be_close_fd(&vq->old_call_fd);
+        vq->old_call_fd = vq->call_fd;
+        vq->old_call_fifo = vq->call_fifo;
+        vq->call_fd = -1;
+    }
     vc_be_close_fd(&vq->call_fd);
     vq->call_fd = fd;
     vq->call_fifo = fd_is_fifo(fd);
@@ -479,11 +735,23 @@ static VcBeResult
 h_set_protocol_features(VcBe *be, VcMsg *m, VcMsg *reply)
 {
     uint64_t v = m->payload.u64;
+    uint64_t inband_needs = VC_PF(BACKEND_REQ) | VC_PF(REPLY_ACK);
 
     if (v & ~be->offered_pfeatures) {
         vc_be_note(be, "SET_PROTOCOL_FEATURES 0x%llx acks bits that were not offered",
                    (unsigned long long)v);
         return VC_BE_REJECT;
+    }
+    /*
+     * vhost-user.rst "In-band notifications": negotiating them without
+     * BACKEND_REQ and REPLY_ACK is an error the back end answers by closing
+     * the connection.
+     */
+    if ((v & VC_PF(INBAND_NOTIFICATIONS)) && (v & inband_needs) != inband_needs &&
+        be->mutant != VC_MUT_INBAND_NO_CLOSE) {
+        vc_be_note(be, "SET_PROTOCOL_FEATURES: INBAND_NOTIFICATIONS without BACKEND_REQ and "
+                   "REPLY_ACK; closing the connection");
+        return VC_BE_CLOSE;
     }
     if (be->mutant == VC_MUT_PFEAT_AFTER_FEATURES && !be->features_set) {
         return VC_BE_OK;        /* Mutant: acked, not stored. */
@@ -495,8 +763,21 @@ h_set_protocol_features(VcBe *be, VcMsg *m, VcMsg *reply)
 static VcBeResult
 h_get_queue_num(VcBe *be, VcMsg *m, VcMsg *reply)
 {
-    reply_u64(reply, be->mutant == VC_MUT_QUEUE_NUM_ZERO ? 0 : be->dev.num_queues);
+    unsigned n = be->dev.queue_num ? be->dev.queue_num : be->dev.num_queues;
+
+    reply_u64(reply, be->mutant == VC_MUT_QUEUE_NUM_ZERO ? 0 : n);
     return VC_BE_OK;
+}
+
+static void
+set_enable(VcBe *be, VcBeVring *vq, bool on)
+{
+    vq->enabled = on;
+    if (!on) {
+        vq->was_runnable = false;
+    }
+    /* A started ring that becomes enabled runs what is already available. */
+    vc_be_vring_process(be, vq);
 }
 
 static VcBeResult
@@ -511,10 +792,22 @@ h_set_vring_enable(VcBe *be, VcMsg *m, VcMsg *reply)
         vc_be_note(be, "SET_VRING_ENABLE num %u is neither 0 nor 1", m->payload.state.num);
         return VC_BE_REJECT;
     }
-    vq->enabled = m->payload.state.num == 1;
-    /* A started ring that becomes enabled runs what is already available. */
-    if (vq->enabled) {
-        vc_be_vring_process(be, vq);
+    if (be->mutant == VC_MUT_ENABLE_APPLIES_TO_ALL) {
+        for (unsigned q = 0; q < be->dev.num_queues; q++) {
+            set_enable(be, &be->vq[q], m->payload.state.num == 1);
+        }
+        return VC_BE_OK;
+    }
+    set_enable(be, vq, m->payload.state.num == 1);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_u64_request(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (!be->dev.u64_request ||
+        be->dev.u64_request(be, m->hdr.request, m->payload.u64, be->dev.opaque) < 0) {
+        return VC_BE_REJECT;
     }
     return VC_BE_OK;
 }
@@ -523,6 +816,7 @@ static VcBeResult
 h_set_backend_req_fd(VcBe *be, VcMsg *m, VcMsg *reply)
 {
     vc_be_close_fd(&be->backend_fd);
+    vc_be_chan_reset(be);
     be->backend_fd = vc_msg_take_fd(m, 0);
     if (be->mutant == VC_MUT_NACK_BACKEND_REQ) {
         reply_u64(reply, 1);
@@ -530,14 +824,207 @@ h_set_backend_req_fd(VcBe *be, VcMsg *m, VcMsg *reply)
     return VC_BE_OK;
 }
 
-/* Only reachable by the offers-config mutant: nobody else offers CONFIG. */
+/* vhost-user.rst IOTLB_MSG: always answered, 0 on success. */
+static VcBeResult
+h_iotlb_msg(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int r = vc_be_iotlb_msg(be, &m->payload.iotlb);
+
+    if (r < 0) {
+        vc_be_note(be, "IOTLB_MSG type %u iova 0x%llx size 0x%llx refused", m->payload.iotlb.type,
+                   (unsigned long long)m->payload.iotlb.iova,
+                   (unsigned long long)m->payload.iotlb.size);
+    }
+    if (be->mutant == VC_MUT_IOTLB_NO_REPLY_INVALIDATE &&
+        m->payload.iotlb.type == VHOST_IOTLB_INVALIDATE) {
+        return VC_BE_SILENT;
+    }
+    reply_u64(reply, r < 0 ? 1 : 0);
+    return VC_BE_OK;
+}
+
+/*
+ * Offsets count from the start of the device config space (SPEC-FACTS
+ * VU-CFG-03). Returns: the offset to use, or -1 when the range is invalid.
+ */
+static int64_t
+config_range(VcBe *be, uint32_t offset, uint32_t size)
+{
+    uint64_t off = offset;
+
+    if (be->mutant == VC_MUT_CONFIG_OFFSET_0X100) {
+        if (off < 0x100) {
+            return -1;
+        }
+        off -= 0x100;
+    }
+    if (off > be->dev.config_len || size > be->dev.config_len - off) {
+        return -1;
+    }
+    return (int64_t)off;
+}
+
+/* vhost-user.rst GET_CONFIG: exactly the size asked, or an empty payload on error. */
 static VcBeResult
 h_get_config(VcBe *be, VcMsg *m, VcMsg *reply)
 {
-    if (be->mutant != VC_MUT_OFFERS_CONFIG) {
+    uint8_t cfg[VHOST_USER_MAX_CONFIG_SIZE];
+    uint32_t size = m->payload.config.size;
+    int64_t off;
+
+    if (!be->dev.config_len || !be->dev.get_config) {
+        if (be->mutant != VC_MUT_OFFERS_CONFIG) {
+            return VC_BE_REJECT;
+        }
+        reply->hdr.size = 0;
+        return VC_BE_OK;
+    }
+    off = config_range(be, m->payload.config.offset, size);
+    if (off < 0) {
+        vc_be_note(be, "GET_CONFIG offset %u size %u is outside the %u-byte config space",
+                   m->payload.config.offset, size, be->dev.config_len);
+        reply->hdr.size = 0;
+        if (be->mutant == VC_MUT_CONFIG_ERROR_SHORT) {
+            reply->payload.config.offset = m->payload.config.offset;
+            reply->hdr.size = VHOST_USER_CONFIG_HDR_SIZE;
+        }
+        return VC_BE_OK;
+    }
+    memset(cfg, 0, sizeof(cfg));
+    be->dev.get_config(be, cfg, be->dev.opaque);
+    reply->payload.config.offset = m->payload.config.offset;
+    reply->payload.config.size = size;
+    reply->payload.config.flags = m->payload.config.flags;
+    memcpy(reply->payload.config.region, cfg + off, size);
+    reply->hdr.size = VHOST_USER_CONFIG_HDR_SIZE + size;
+    if (be->mutant == VC_MUT_CONFIG_SHORT_REPLY) {
+        uint32_t cut = size >= 4 ? size - 4 : 0;
+
+        reply->payload.config.size = cut;
+        reply->hdr.size = VHOST_USER_CONFIG_HDR_SIZE + cut;
+    }
+    return VC_BE_OK;
+}
+
+/*
+ * vhost-user.rst SET_CONFIG: the flags are checked (0 = an ordinary write,
+ * 1 = a write during migration, nothing else); the device refuses writes
+ * to read-only fields unless the migration flag is set.
+ */
+static VcBeResult
+h_set_config(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    uint32_t flags = m->payload.config.flags, size = m->payload.config.size;
+    int64_t off;
+
+    if (!be->dev.config_len || !be->dev.set_config) {
+        return VC_BE_REJECT;
+    }
+    if (flags != VHOST_SET_CONFIG_TYPE_FRONTEND && flags != VHOST_SET_CONFIG_TYPE_MIGRATION &&
+        be->mutant != VC_MUT_CONFIG_FLAGS_IGNORED) {
+        vc_be_note(be, "SET_CONFIG flags 0x%x are neither 0 nor 1", flags);
+        return VC_BE_REJECT;
+    }
+    off = config_range(be, m->payload.config.offset, size);
+    if (off < 0) {
+        vc_be_note(be, "SET_CONFIG offset %u size %u is outside the %u-byte config space",
+                   m->payload.config.offset, size, be->dev.config_len);
+        return VC_BE_REJECT;
+    }
+    if (size && be->dev.set_config(be, (uint32_t)off, m->payload.config.region, size, flags,
+                                   be->dev.opaque) < 0) {
+        vc_be_note(be, "SET_CONFIG offset %u size %u flags %u refused", m->payload.config.offset,
+                   size, flags);
+        return VC_BE_REJECT;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_postcopy_advise(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int fd, r = vc_be_postcopy_advise(be, &fd);
+
+    if (r < 0) {
+        vc_be_note(be, "POSTCOPY_ADVISE: no userfaultfd: %s", strerror(-r));
         return VC_BE_REJECT;
     }
     reply->hdr.size = 0;
+    if (be->mutant == VC_MUT_ADVISE_NO_FD) {
+        vc_be_close_fd(&fd);
+        return VC_BE_OK;
+    }
+    reply->fds[0] = fd;
+    reply->nfds = 1;
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_postcopy_listen(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int r = vc_be_postcopy_listen(be);
+
+    if (r < 0) {
+        vc_be_note(be, "POSTCOPY_LISTEN: %s", strerror(-r));
+        reply_u64(reply, 1);
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_postcopy_end(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    vc_be_postcopy_end(be);
+    if (be->mutant == VC_MUT_END_NO_REPLY) {
+        return VC_BE_SILENT;
+    }
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_get_inflight_fd(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int fd, r = vc_be_inflight_get(be, m, reply, &fd);
+
+    if (r < 0) {
+        /* vhost-user.rst: mmap_size 0 and no fd means no tracking. */
+        vc_be_note(be, "GET_INFLIGHT_FD num_queues %u queue_size %u: %s",
+                   m->payload.inflight.num_queues, m->payload.inflight.queue_size,
+                   strerror(-r));
+        memset(&reply->payload.inflight, 0, sizeof(reply->payload.inflight));
+        reply->hdr.size = sizeof(reply->payload.inflight);
+        return VC_BE_OK;
+    }
+    if (be->mutant == VC_MUT_INFLIGHT_NO_FD) {
+        vc_be_close_fd(&fd);
+        return VC_BE_OK;
+    }
+    reply->fds[0] = fd;
+    reply->nfds = 1;
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_inflight_fd(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    int r;
+
+    if (be->mutant == VC_MUT_INFLIGHT_NEEDS_RING) {
+        bool any = false;
+
+        for (unsigned q = 0; q < be->dev.num_queues; q++) {
+            any |= be->vq[q].num != 0;
+        }
+        if (!any) {
+            vc_be_note(be, "SET_INFLIGHT_FD before any ring: refused");
+            return VC_BE_REJECT;
+        }
+    }
+    r = vc_be_inflight_set(be, m);
+    if (r < 0) {
+        vc_be_note(be, "SET_INFLIGHT_FD: %s", strerror(-r));
+        return VC_BE_REJECT;
+    }
     return VC_BE_OK;
 }
 
@@ -558,6 +1045,25 @@ h_reset_device(VcBe *be, VcMsg *m, VcMsg *reply)
     }
     be->features = 0;
     be->features_set = false;
+    be->ever_started = false;
+    /* QEMU frees its inflight buffer on reset and asks for a new one. */
+    vc_be_inflight_clear(be);
+    vc_be_state_reset(be);
+    vc_be_iotlb_clear(be);
+    vc_be_event(be, VC_BE_EV_RESET, 0);
+    return VC_BE_OK;
+}
+
+/* vhost-user.rst VRING_KICK: an in-band kick, as good as an eventfd's. */
+static VcBeResult
+h_vring_kick(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    VcBeVring *vq = vring_of(be, m->payload.state.index);
+
+    if (!vq) {
+        return VC_BE_REJECT;
+    }
+    vc_be_vring_kicked(be, vq);
     return VC_BE_OK;
 }
 
@@ -579,11 +1085,24 @@ h_get_max_mem_slots(VcBe *be, VcMsg *m, VcMsg *reply)
 static VcBeResult
 h_add_mem_reg(VcBe *be, VcMsg *m, VcMsg *reply)
 {
-    int r = vc_be_mem_add(be, m);
+    VcBeRegion *added = NULL;
+    int r = vc_be_mem_add(be, m, &added);
 
     if (r < 0) {
         vc_be_note(be, "ADD_MEM_REG refused: %s", mem_error(r));
+        if (be->postcopy_listen) {
+            reply->payload.mem_reg = m->payload.mem_reg;
+            reply->payload.mem_reg.region.userspace_addr = 0;
+            reply->hdr.size = m->hdr.size;
+            return VC_BE_OK;
+        }
         return VC_BE_REJECT;
+    }
+    if (be->postcopy_listen && be->mutant != VC_MUT_POSTCOPY_ADD_ACK_ONLY) {
+        /* vhost-user.rst ADD_MEM_REG in postcopy: the reply carries our base. */
+        reply->payload.mem_reg = m->payload.mem_reg;
+        reply->payload.mem_reg.region.userspace_addr = added ? (uintptr_t)added->hva : 0;
+        reply->hdr.size = m->hdr.size;
     }
     return VC_BE_OK;
 }
@@ -601,13 +1120,21 @@ h_rem_mem_reg(VcBe *be, VcMsg *m, VcMsg *reply)
 static VcBeResult
 h_set_status(VcBe *be, VcMsg *m, VcMsg *reply)
 {
-    if (m->payload.u64 > 0xff) {
-        vc_be_note(be, "SET_STATUS 0x%llx is not a status byte",
-                   (unsigned long long)m->payload.u64);
+    uint64_t v = m->payload.u64;
+
+    if (v > 0xff) {
+        vc_be_note(be, "SET_STATUS 0x%llx is not a status byte", (unsigned long long)v);
         return VC_BE_REJECT;
     }
+    if (be->mutant == VC_MUT_STATUS_ZERO_BREAKS && be->status_zeroed &&
+        (v & VIRTIO_CONFIG_S_FEATURES_OK)) {
+        return VC_BE_REJECT;    /* Mutant: no second start after a stop. */
+    }
+    if (v == 0) {
+        be->status_zeroed = true;
+    }
     if (be->mutant != VC_MUT_STATUS_NOT_STORED) {
-        be->status = (uint8_t)m->payload.u64;
+        be->status = (uint8_t)v;
     }
     return VC_BE_OK;
 }
@@ -619,10 +1146,35 @@ h_get_status(VcBe *be, VcMsg *m, VcMsg *reply)
     return VC_BE_OK;
 }
 
+/* vhost-user.rst GET_SHARED_OBJECT: we export nothing, so: not found, no fd. */
+static VcBeResult
+h_get_shared_object(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (be->mutant == VC_MUT_SHARED_OBJECT_CLOSE) {
+        return VC_BE_CLOSE;
+    }
+    reply_u64(reply, 1);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_set_device_state_fd(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    vc_be_state_set_fd(be, m, reply);
+    return VC_BE_OK;
+}
+
+static VcBeResult
+h_check_device_state(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    reply_u64(reply, vc_be_state_check(be));
+    return VC_BE_OK;
+}
+
 /*
- * Requests without a handler (SET_LOG_BASE, SET_LOG_FD, the net, crypto,
- * postcopy, inflight, device-state ... requests) are rejected. Adding one is
- * adding a row here and its feature bit to the device's offer.
+ * Requests without a handler (SET_LOG_FD, crypto, GPU, SET_VRING_ENDIAN,
+ * GET_SHMEM_CONFIG) are rejected. Adding one is adding a row here and its
+ * feature bit to the device's offer.
  */
 static const VcBeHandler handlers[VHOST_USER_MAX] = {
     [VHOST_USER_GET_FEATURES] = h_get_features,
@@ -630,6 +1182,7 @@ static const VcBeHandler handlers[VHOST_USER_MAX] = {
     [VHOST_USER_SET_OWNER] = h_set_owner,
     [VHOST_USER_RESET_OWNER] = h_reset_owner,
     [VHOST_USER_SET_MEM_TABLE] = h_set_mem_table,
+    [VHOST_USER_SET_LOG_BASE] = h_set_log_base,
     [VHOST_USER_SET_VRING_NUM] = h_set_vring_num,
     [VHOST_USER_SET_VRING_ADDR] = h_set_vring_addr,
     [VHOST_USER_SET_VRING_BASE] = h_set_vring_base,
@@ -641,14 +1194,27 @@ static const VcBeHandler handlers[VHOST_USER_MAX] = {
     [VHOST_USER_SET_PROTOCOL_FEATURES] = h_set_protocol_features,
     [VHOST_USER_GET_QUEUE_NUM] = h_get_queue_num,
     [VHOST_USER_SET_VRING_ENABLE] = h_set_vring_enable,
+    [VHOST_USER_SEND_RARP] = h_u64_request,
+    [VHOST_USER_NET_SET_MTU] = h_u64_request,
     [VHOST_USER_SET_BACKEND_REQ_FD] = h_set_backend_req_fd,
+    [VHOST_USER_IOTLB_MSG] = h_iotlb_msg,
     [VHOST_USER_GET_CONFIG] = h_get_config,
+    [VHOST_USER_SET_CONFIG] = h_set_config,
+    [VHOST_USER_POSTCOPY_ADVISE] = h_postcopy_advise,
+    [VHOST_USER_POSTCOPY_LISTEN] = h_postcopy_listen,
+    [VHOST_USER_POSTCOPY_END] = h_postcopy_end,
+    [VHOST_USER_GET_INFLIGHT_FD] = h_get_inflight_fd,
+    [VHOST_USER_SET_INFLIGHT_FD] = h_set_inflight_fd,
     [VHOST_USER_RESET_DEVICE] = h_reset_device,
+    [VHOST_USER_VRING_KICK] = h_vring_kick,
     [VHOST_USER_GET_MAX_MEM_SLOTS] = h_get_max_mem_slots,
     [VHOST_USER_ADD_MEM_REG] = h_add_mem_reg,
     [VHOST_USER_REM_MEM_REG] = h_rem_mem_reg,
     [VHOST_USER_SET_STATUS] = h_set_status,
     [VHOST_USER_GET_STATUS] = h_get_status,
+    [VHOST_USER_GET_SHARED_OBJECT] = h_get_shared_object,
+    [VHOST_USER_SET_DEVICE_STATE_FD] = h_set_device_state_fd,
+    [VHOST_USER_CHECK_DEVICE_STATE] = h_check_device_state,
 };
 
 /*
@@ -680,6 +1246,7 @@ gating_ok(const VcBe *be, const VcMsgInfo *info)
     return true;
 }
 
+/* Sends @reply and then closes the fds it carried (ours, or copies of ours). */
 static int
 send_reply(VcBe *be, VcMsg *reply, const VcMsg *request)
 {
@@ -694,19 +1261,20 @@ send_reply(VcBe *be, VcMsg *reply, const VcMsg *request)
     } else if (be->mutant == VC_MUT_REPLY_EXTRA_FLAGS) {
         reply->hdr.flags = 0xd;
     }
-    reply->nfds = 0;
     if (be->verbose) {
         char buf[512];
 
-        vc_be_log(be, "-> %s reply flags=0x%x size=%u %s",
+        vc_be_log(be, "-> %s reply flags=0x%x size=%u fds=%u %s",
                   vc_msg_short_name(VC_CHAN_MAIN, reply->hdr.request), reply->hdr.flags,
-                  reply->hdr.size, vc_msg_format(buf, sizeof(buf), VC_CHAN_MAIN, reply, request));
+                  reply->hdr.size, reply->nfds,
+                  vc_msg_format(buf, sizeof(buf), VC_CHAN_MAIN, reply, request));
     }
     r = vc_msg_send(be->sock, reply, VC_BE_SEND_TIMEOUT_MS);
     if (r < 0) {
         vc_be_note(be, "sending the %s reply failed: %s",
                    vc_msg_short_name(VC_CHAN_MAIN, reply->hdr.request), strerror(-r));
     }
+    vc_msg_close_fds(reply);
     return r;
 }
 
@@ -733,13 +1301,25 @@ reject(VcBe *be, const VcMsg *m)
     return 0;
 }
 
+/* Mutant postcopy-touch-early: read the first byte of every region before the ack. */
+static void
+touch_regions(VcBe *be)
+{
+    for (unsigned i = 0; i < be->nregions; i++) {
+        volatile uint8_t *p = be->regions[i].hva;
+
+        (void)*p;
+    }
+}
+
 /* Returns: 0 to go on, -1 to end the connection. */
 static int
 handle_message(VcBe *be, VcMsg *m)
 {
     const VcMsgInfo *info = vc_msg_info(VC_CHAN_MAIN, m->hdr.request);
-    unsigned faults = vc_msg_check_request(VC_CHAN_MAIN, m);
+    unsigned faults;
     bool asked = (m->hdr.flags & VHOST_USER_NEED_REPLY_MASK) != 0;
+    bool postcopy = be->postcopy_listen;
     VcBeResult res = VC_BE_REJECT;
     uint64_t pf;
     VcMsg reply;
@@ -751,6 +1331,14 @@ handle_message(VcBe *be, VcMsg *m)
                   info ? info->short_name : "UNKNOWN", m->hdr.flags, m->hdr.size, m->nfds,
                   vc_msg_format(buf, sizeof(buf), VC_CHAN_MAIN, m, NULL));
     }
+    if (be->mutant == VC_MUT_KICK_NOFD_FD_LEAK && m->hdr.request == VHOST_USER_SET_VRING_KICK &&
+        m->hdr.size == sizeof(uint64_t) && (m->payload.u64 & VHOST_USER_VRING_NOFD_MASK) &&
+        m->nfds == 1) {
+        /* Mutant: the stray fd is taken and never closed. */
+        be->leaked_fd = vc_msg_take_fd(m, 0);
+        m->nfds = 0;
+    }
+    faults = vc_msg_check_request(VC_CHAN_MAIN, m);
     if (faults) {
         vc_be_note(be, "rejected: %s",
                    vc_msg_fault_describe(buf, sizeof(buf), faults, VC_CHAN_MAIN, NULL, m));
@@ -781,13 +1369,19 @@ handle_message(VcBe *be, VcMsg *m)
     if (m->hdr.request == VHOST_USER_SET_PROTOCOL_FEATURES) {
         pf = m->payload.u64;
     }
-    if (vc_msg_needs_reply(VC_CHAN_MAIN, m, pf, false) ||
+    if (vc_msg_needs_reply(VC_CHAN_MAIN, m, pf, postcopy) ||
         (asked && be->mutant == VC_MUT_ACK_WITHOUT_NEGOTIATION)) {
         r = send_reply(be, &reply, m);
+    } else {
+        vc_msg_close_fds(&reply);
     }
     if (r == 0 && be->mutant == VC_MUT_DOUBLE_REPLY &&
         m->hdr.request == VHOST_USER_GET_FEATURES && asked && (pf & VC_PF(REPLY_ACK))) {
         r = send_ack(be, m, 0);
+    }
+    if (r == 0 && be->mutant == VC_MUT_POSTCOPY_TOUCH_EARLY &&
+        m->hdr.request == VHOST_USER_SET_MEM_TABLE && be->postcopy_wait_ack) {
+        touch_regions(be);
     }
     return r < 0 ? -1 : 0;
 }
@@ -900,11 +1494,79 @@ read_one(VcBe *be)
     }
 }
 
+/* The soonest of the library's deadlines, as a poll() timeout. */
+static int
+next_timeout(VcBe *be, int64_t now)
+{
+    int64_t due = -1;
+    int64_t cand[3] = {vc_be_chan_next_due(be), vc_be_iotlb_next_due(be), be->after_stop_due};
+
+    for (unsigned q = 0; q < be->dev.num_queues; q++) {
+        int64_t d = vc_be_vring_next_due(&be->vq[q]);
+
+        if (d >= 0 && (due < 0 || d < due)) {
+            due = d;
+        }
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        if (cand[i] >= 0 && (due < 0 || cand[i] < due)) {
+            due = cand[i];
+        }
+    }
+    if (due < 0) {
+        return -1;
+    }
+    return due <= now ? 0 : (int)(due - now > 60000 ? 60000 : due - now);
+}
+
+enum { TAG_SOCK = -1, TAG_STOP = -2, TAG_CHAN = -3, TAG_STATE = -4, TAG_WATCH = -10 };
+
+static void
+serve_watches(VcBe *be, const struct pollfd *pfd, const int *tag, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (tag[i] <= TAG_WATCH && pfd[i].revents) {
+            const VcBeWatch *w = &be->watch[TAG_WATCH - tag[i]];
+
+            w->cb(be, w->fd, w->opaque);
+        }
+    }
+}
+
+int
+vc_be_wait_idle(VcBe *be, int lfd, int sigfd)
+{
+    struct pollfd pfd[2 + VC_BE_MAX_WATCHES];
+    int tag[2 + VC_BE_MAX_WATCHES];
+    unsigned n = 0;
+    int r;
+
+    pfd[n] = (struct pollfd){.fd = lfd, .events = POLLIN};
+    tag[n++] = TAG_SOCK;
+    if (sigfd >= 0) {
+        pfd[n] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+        tag[n++] = TAG_STOP;
+    }
+    for (unsigned w = 0; w < be->nwatch; w++) {
+        pfd[n] = (struct pollfd){.fd = be->watch[w].fd, .events = POLLIN};
+        tag[n++] = TAG_WATCH - (int)w;
+    }
+    r = poll(pfd, n, -1);
+    if (r < 0) {
+        return errno == EINTR ? 2 : -errno;
+    }
+    if (sigfd >= 0 && pfd[1].revents) {
+        return 0;
+    }
+    serve_watches(be, pfd, tag, n);
+    return (pfd[0].revents & POLLIN) ? 1 : 2;
+}
+
 int
 vc_be_serve(VcBe *be, int sock, int stop_fd)
 {
-    struct pollfd pfd[2 + VC_BE_MAX_QUEUES];
-    int ring_of_pfd[2 + VC_BE_MAX_QUEUES];
+    struct pollfd pfd[4 + VC_BE_MAX_QUEUES + VC_BE_MAX_WATCHES];
+    int tag[4 + VC_BE_MAX_QUEUES + VC_BE_MAX_WATCHES];
     int ret = 0;
 
     conn_reset(be);
@@ -912,32 +1574,38 @@ vc_be_serve(VcBe *be, int sock, int stop_fd)
     be->connections++;
     for (;;) {
         int64_t now = vc_now_ms();
-        int timeout = -1;
+        int timeout = next_timeout(be, now);
         unsigned n = 0;
         int r;
 
         pfd[n] = (struct pollfd){.fd = sock, .events = POLLIN};
-        ring_of_pfd[n++] = -1;
+        tag[n++] = TAG_SOCK;
         if (stop_fd >= 0) {
             pfd[n] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
-            ring_of_pfd[n++] = -2;
+            tag[n++] = TAG_STOP;
+        }
+        if (be->backend_fd >= 0) {
+            pfd[n] = (struct pollfd){.fd = be->backend_fd, .events = POLLIN};
+            tag[n++] = TAG_CHAN;
+        }
+        if (be->state_loading && be->state_fd >= 0) {
+            pfd[n] = (struct pollfd){.fd = be->state_fd, .events = POLLIN};
+            tag[n++] = TAG_STATE;
+        }
+        for (unsigned w = 0; w < be->nwatch; w++) {
+            pfd[n] = (struct pollfd){.fd = be->watch[w].fd, .events = POLLIN};
+            tag[n++] = TAG_WATCH - (int)w;
         }
         for (unsigned q = 0; q < be->dev.num_queues; q++) {
             VcBeVring *vq = &be->vq[q];
-            int64_t due = vc_be_vring_next_due(vq);
 
             if (vq->kick_fd >= 0 && vq->kick_watched) {
                 pfd[n] = (struct pollfd){.fd = vq->kick_fd, .events = POLLIN};
-                ring_of_pfd[n++] = (int)q;
+                tag[n++] = (int)q;
             }
             /* A NOFD ring is busy-polled while it can run. */
             if (vq->kick_nofd && vc_be_vring_runnable(be, vq)) {
                 timeout = 0;
-            }
-            if (due >= 0) {
-                int t = due <= now ? 0 : (int)(due - now);
-
-                timeout = (timeout < 0 || t < timeout) ? t : timeout;
             }
         }
         r = poll(pfd, n, timeout);
@@ -954,16 +1622,33 @@ vc_be_serve(VcBe *be, int sock, int stop_fd)
         }
         /* Kicks first: a message may replace the fds polled above. */
         for (unsigned i = 0; i < n; i++) {
-            if (ring_of_pfd[i] >= 0 && pfd[i].revents) {
-                VcBeVring *vq = &be->vq[ring_of_pfd[i]];
+            if (tag[i] >= 0 && pfd[i].revents) {
+                VcBeVring *vq = &be->vq[tag[i]];
 
                 if (vq->kick_fd == pfd[i].fd && vq->kick_watched) {
                     vc_be_vring_kick(be, vq);
                 }
             }
         }
+        for (unsigned i = 0; i < n; i++) {
+            if (!pfd[i].revents) {
+                continue;
+            }
+            if (tag[i] == TAG_CHAN && be->backend_fd == pfd[i].fd) {
+                vc_be_chan_read(be);
+            } else if (tag[i] == TAG_STATE && be->state_loading && be->state_fd == pfd[i].fd) {
+                vc_be_state_read(be);
+            }
+        }
+        serve_watches(be, pfd, tag, n);
         if (pfd[0].revents && read_one(be) < 0) {
             break;
+        }
+        now = vc_now_ms();
+        vc_be_chan_expire(be, now);
+        vc_be_iotlb_expire(be, now);
+        if (be->after_stop_due >= 0 && be->after_stop_due <= now) {
+            after_stop_act(be);
         }
         for (unsigned q = 0; q < be->dev.num_queues; q++) {
             VcBeVring *vq = &be->vq[q];

@@ -11,6 +11,12 @@
  * hooks sit in the library code that a daemon's rule depends on (reply
  * framing, ring processing, memory table). A hook is a plain
  * `if (be->mutant == VC_MUT_...)` at the one spot where the rule applies.
+ *
+ * Every mutant can be given to every reference daemon (rng, blk, net). A
+ * mutant whose rule a daemon never exercises (no config space, no
+ * SIGUSR1, a protocol feature the daemon does not offer) changes nothing
+ * there: that daemon then behaves exactly as its reference. Descriptions
+ * of such mutants end with the daemons they affect, e.g. "[blk, net]".
  */
 #ifndef VC_MUTANTS_H
 #define VC_MUTANTS_H
@@ -147,7 +153,129 @@
     X(CLI_DAEMONIZE, "cli-daemonize", "VU-CLI-05",                                               \
       "forks after parsing options; the parent exits 0 at once")                                 \
     X(CLI_IGNORE_SIGTERM, "cli-ignore-sigterm", "VU-CLI-06",                                     \
-      "ignores SIGTERM")
+      "ignores SIGTERM")                                                                         \
+    X(INBAND_NO_CLOSE, "inband-no-close", "VU-NEG-05",                                           \
+      "SET_PROTOCOL_FEATURES with INBAND_NOTIFICATIONS but without BACKEND_REQ or REPLY_ACK is accepted") \
+    X(CALL_SWAP_STALLS, "call-swap-stalls", "VU-RING-09",                                        \
+      "after a SET_VRING_CALL on a started ring, that ring is not processed until set up again") \
+    X(STOP_STOPS_ALL, "stop-stops-all", "VU-RING-10",                                            \
+      "GET_VRING_BASE on one ring stops every ring [blk, net]")                                  \
+    X(TOUCH_USED_AFTER_STOP, "touch-used-after-stop", "VU-SUSP-01",                              \
+      "~50 ms after the last ring stops, toggles VRING_USED_F_NO_NOTIFY in its used->flags once") \
+    X(CALL_AFTER_STOP, "call-after-stop", "VU-SUSP-02",                                          \
+      "~50 ms after the last ring stops, writes its call notifier once")                         \
+    X(CHANNEL_WHILE_SUSPENDED, "channel-while-suspended", "VU-SUSP-03",                          \
+      "sends BACKEND_CONFIG_CHANGE_MSG when the last ring stops [blk]")                          \
+    X(MUTE_WHILE_SUSPENDED, "mute-while-suspended", "VU-SUSP-04",                                \
+      "while every started ring is stopped, GET_FEATURES gets no reply")                         \
+    X(PACKED_BASE_NO_WRAP, "packed-base-no-wrap", "VU-VB-03",                                    \
+      "packed ring: GET_VRING_BASE answers the avail index alone (no wrap counters, no used index)") \
+    X(KICK_NOFD_FD_LEAK, "kick-nofd-fd-leak", "VU-KICK-02",                                      \
+      "SET_VRING_KICK with NOFD and a stray fd keeps the stray fd open")                         \
+    X(INBAND_ONLY_KICKS, "inband-only-kicks", "VU-KICK-03",                                      \
+      "with INBAND_NOTIFICATIONS negotiated, eventfd kicks are ignored")                         \
+    X(OLD_CALL_FD, "old-call-fd", "VU-CALL-02",                                                  \
+      "after SET_VRING_CALL replaces a call fd, signals the old fd too")                         \
+    X(ENABLE_APPLIES_TO_ALL, "enable-applies-to-all", "VU-MQ-03",                                \
+      "SET_VRING_ENABLE applies to every ring, not just the one named [blk, net]")               \
+    X(IOTLB_IGNORED, "iotlb-ignored", "VU-MEM-03",                                               \
+      "with IOMMU_PLATFORM negotiated, translates as if there were no IOMMU (no misses)")        \
+    X(LOG_MISSES_DATA, "log-misses-data", "VU-LOG-01",                                           \
+      "with LOG_ALL, pages written through descriptors are not marked (used ring only) [blk]")   \
+    X(LOG_NO_USED, "log-no-used", "VU-LOG-02",                                                   \
+      "with VHOST_VRING_F_LOG, used-ring writes are not marked [blk]")                           \
+    X(LOG_BIT_MSB, "log-bit-msb", "VU-LOG-03",                                                   \
+      "marks page p at bit 7 - p % 8 instead of bit p % 8")                                      \
+    X(LOG_OVERWRITE, "log-overwrite", "VU-LOG-04",                                               \
+      "stores the log byte with only the new bit set instead of an atomic OR")                   \
+    X(LOG_BASE_STALE, "log-base-stale", "VU-LOG-05",                                             \
+      "after SET_LOG_BASE replaces the log, keeps writing the old log")                          \
+    X(LOG_AFTER_STOP, "log-after-stop", "VU-LOG-06",                                             \
+      "~50 ms after the last ring stops, marks one more page in the log")                        \
+    X(ADVISE_NO_FD, "advise-no-fd", "VU-PC-01",                                                  \
+      "POSTCOPY_ADVISE replies size 0 without the userfaultfd [rng, blk]")                       \
+    X(POSTCOPY_LISTEN_NO_REGISTER, "postcopy-listen-no-register", "VU-PC-02",                    \
+      "POSTCOPY_LISTEN is acked but memory is not registered with the userfaultfd [rng, blk]")   \
+    X(POSTCOPY_ACK_ONLY, "postcopy-ack-only", "VU-PC-03",                                        \
+      "after POSTCOPY_LISTEN, SET_MEM_TABLE gets a u64 ack instead of the region table [rng, blk]") \
+    X(POSTCOPY_TOUCH_EARLY, "postcopy-touch-early", "VU-PC-04",                                  \
+      "touches the first page of each region before the front end's postcopy SET_MEM_TABLE ack [rng, blk]") \
+    X(POSTCOPY_ADD_ACK_ONLY, "postcopy-add-ack-only", "VU-PC-05",                                \
+      "after POSTCOPY_LISTEN, ADD_MEM_REG gets a u64 ack instead of the region [rng, blk]")      \
+    X(END_NO_REPLY, "end-no-reply", "VU-PC-06",                                                  \
+      "POSTCOPY_END is not answered [rng, blk]")                                                 \
+    X(POSTCOPY_BYPASS_FAULT, "postcopy-bypass-fault", "VU-PC-07",                                \
+      "in postcopy, accesses guest memory through a second mapping not registered with the userfaultfd [rng, blk]") \
+    X(STATE_ERROR_WITH_FD, "state-error-with-fd", "VU-DS-01",                                    \
+      "SET_DEVICE_STATE_FD with an unsupported phase answers 1 and returns an fd")               \
+    X(STATE_WRONG_END, "state-wrong-end", "VU-DS-02",                                            \
+      "a save returns the read end of a new pipe as its own fd (the wrong direction)")           \
+    X(STATE_NO_EOF, "state-no-eof", "VU-DS-03",                                                  \
+      "a save writes the state but never closes its end of the pipe")                            \
+    X(STATE_LOAD_IGNORED, "state-load-ignored", "VU-DS-04",                                      \
+      "a load reads the state to EOF and CHECK_DEVICE_STATE answers 0, but nothing is restored") \
+    X(CHECK_STATE_OK_ON_GARBAGE, "check-state-ok-on-garbage", "VU-DS-05",                        \
+      "CHECK_DEVICE_STATE answers 0 even after a load of garbage")                               \
+    X(RESTORE_REPLAYS_USED, "restore-replays-used", "VU-DS-07",                                  \
+      "after a state load, the first kick with no new buffers repeats the last used element")    \
+    X(INFLIGHT_NO_FD, "inflight-no-fd", "VU-INF-01",                                             \
+      "GET_INFLIGHT_FD answers mmap_size > 0 without the memfd [blk]")                           \
+    X(INFLIGHT_NOT_TRACKED, "inflight-not-tracked", "VU-INF-03",                                 \
+      "never marks fetched heads in the inflight region [blk]")                                  \
+    X(INFLIGHT_NO_RESUBMIT, "inflight-no-resubmit", "VU-INF-04",                                 \
+      "after a restart with SET_INFLIGHT_FD, recorded requests are not resubmitted [blk]")       \
+    X(INFLIGHT_NEEDS_RING, "inflight-needs-ring", "VU-INF-05",                                   \
+      "SET_INFLIGHT_FD before any SET_VRING_NUM is nacked and ignored [blk]")                    \
+    X(CONFIG_SHORT_REPLY, "config-short-reply", "VU-CFG-01",                                     \
+      "GET_CONFIG answers 4 bytes fewer than asked [blk, net]")                                  \
+    X(CONFIG_ERROR_SHORT, "config-error-short", "VU-CFG-02",                                     \
+      "a GET_CONFIG it cannot serve answers the 12-byte header alone, not an empty payload [blk, net]") \
+    X(CONFIG_OFFSET_0X100, "config-offset-0x100", "VU-CFG-03",                                   \
+      "counts GET/SET_CONFIG offsets from 0x100 (offset 0 is refused) [blk, net]")               \
+    X(CONFIG_FLAGS_IGNORED, "config-flags-ignored", "VU-CFG-04",                                 \
+      "SET_CONFIG with an undefined flags value (e.g. 7) is accepted [blk, net]")                \
+    X(CONFIG_RO_WRITABLE, "config-ro-writable", "VU-CFG-05",                                     \
+      "SET_CONFIG with flags 0 writing the read-only capacity is accepted and applied [blk]")    \
+    X(CONFIG_CHANGE_WITHOUT_CONFIG, "config-change-without-config", "VU-CFG-06",                 \
+      "on SIGUSR1 sends BACKEND_CONFIG_CHANGE_MSG even when CONFIG is not negotiated [blk]")     \
+    X(BACKEND_REQ_ON_MAIN, "backend-req-on-main", "VU-BCH-01",                                   \
+      "on SIGUSR1 sends BACKEND_CONFIG_CHANGE_MSG on the main socket [blk]")                     \
+    X(CHANNEL_FD_WITHOUT_SEND_FD, "channel-fd-without-send-fd", "VU-BCH-02",                     \
+      "attaches an eventfd to BACKEND_CONFIG_CHANGE_MSG without BACKEND_SEND_FD [blk]")          \
+    X(CHANNEL_NINE_FDS, "channel-nine-fds", "VU-BCH-03",                                         \
+      "with BACKEND_SEND_FD, attaches 9 fds to BACKEND_CONFIG_CHANGE_MSG [blk]")                 \
+    X(INBAND_CALL_NUM_1, "inband-call-num-1", "VU-BCH-05",                                       \
+      "BACKEND_VRING_CALL messages carry num = 1")                                               \
+    X(INBAND_CALL_WITHOUT_FEATURE, "inband-call-without-feature", "VU-BCH-07",                   \
+      "with no call fd and INBAND_NOTIFICATIONS not negotiated, sends BACKEND_VRING_CALL anyway") \
+    X(SHARED_OBJECT_UNSOLICITED, "shared-object-unsolicited", "VU-BCH-08",                       \
+      "sends BACKEND_SHARED_OBJECT_ADD when a ring starts although SHARED_OBJECT is not negotiated") \
+    X(INBAND_CALL_NO_NEED_REPLY, "inband-call-no-need-reply", "VU-BCH-09",                       \
+      "BACKEND_VRING_CALL messages do not set NEED_REPLY")                                       \
+    X(IOTLB_MISS_WITHOUT_IOMMU, "iotlb-miss-without-iommu", "VU-BCH-10",                         \
+      "sends a BACKEND_IOTLB_MSG miss for the used ring when a ring starts without IOMMU_PLATFORM") \
+    X(IOTLB_NO_REPLY_INVALIDATE, "iotlb-no-reply-invalidate", "VU-IOTLB-01",                     \
+      "IOTLB_MSG invalidations are not answered")                                                \
+    X(IOTLB_MISS_NO_PERM, "iotlb-miss-no-perm", "VU-IOTLB-02",                                   \
+      "IOTLB misses carry perm = 0")                                                             \
+    X(IOTLB_NO_MISS, "iotlb-no-miss", "VU-IOTLB-03",                                             \
+      "never sends IOTLB misses: waits for updates it never asks for")                           \
+    X(IOTLB_STALE_AFTER_INVALIDATE, "iotlb-stale-after-invalidate", "VU-IOTLB-04",               \
+      "keeps using translations after they were invalidated")                                    \
+    X(IOMMU_WITHOUT_BACKEND_REQ, "iommu-without-backend-req", "VU-IOTLB-05",                     \
+      "offers VIRTIO_F_IOMMU_PLATFORM without BACKEND_REQ")                                      \
+    X(RESET_OWNER_DROPS_STATE, "reset-owner-drops-state", "VU-RST-01",                           \
+      "RESET_OWNER forgets the memory table and the negotiated features")                        \
+    X(STATUS_ZERO_BREAKS, "status-zero-breaks", "VU-STS-02",                                     \
+      "after SET_STATUS 0, the next SET_STATUS with FEATURES_OK is refused")                     \
+    X(RARP_IGNORED, "rarp-ignored", "VU-NET-01",                                                 \
+      "SEND_RARP is acked but no RARP frame is sent [net]")                                      \
+    X(MTU_ACCEPT_ANY, "mtu-accept-any", "VU-NET-02",                                             \
+      "NET_SET_MTU accepts any value (0 and 70000 too) [net]")                                   \
+    X(SHARED_OBJECT_CLOSE, "shared-object-close", "VU-SO-01",                                    \
+      "GET_SHARED_OBJECT for an unknown UUID closes the connection [rng]")                       \
+    X(CLI_NO_EXIT_ON_BAD_SOCKET, "cli-no-exit-on-bad-socket", "VU-CLI-07",                       \
+      "keeps running when the --socket-path socket cannot be created")
 
 #define VC_MUT_ENUM(e, name, rule, desc) VC_MUT_##e,
 typedef enum VcMutant {

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 
 #include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
 
 #include "vc-be.h"
@@ -126,13 +127,23 @@ rng_handle_chain(VcBe *be, const VcBeChain *c, void *opaque)
 int
 main(int argc, char **argv)
 {
+    /*
+     * An entropy device honours every transport feature and the library's
+     * protocol features that make sense without a config space or
+     * inflight requests. INBAND_NOTIFICATIONS is implemented but offered
+     * only with --inband (see README.md).
+     */
     const VcBeDevice rng = {
         .type = "rng",
         .prog = "vhost-user-rng-ref",
+        .device_id = VIRTIO_ID_RNG,
         .features = VC_F(VIRTIO_F_VERSION_1) | VC_F(VHOST_USER_F_PROTOCOL_FEATURES) |
-                    VC_F(VIRTIO_RING_F_EVENT_IDX) | VC_F(VIRTIO_RING_F_INDIRECT_DESC),
-        .pfeatures = VC_PF(MQ) | VC_PF(REPLY_ACK) | VC_PF(BACKEND_REQ) | VC_PF(RESET_DEVICE) |
-                     VC_PF(CONFIGURE_MEM_SLOTS) | VC_PF(STATUS),
+                    VC_F(VIRTIO_RING_F_EVENT_IDX) | VC_F(VIRTIO_RING_F_INDIRECT_DESC) |
+                    VC_F(VIRTIO_F_RING_PACKED) | VC_F(VIRTIO_F_ACCESS_PLATFORM) |
+                    VC_F(VHOST_F_LOG_ALL),
+        .pfeatures = VC_PF(MQ) | VC_PF(LOG_SHMFD) | VC_PF(REPLY_ACK) | VC_PF(BACKEND_REQ) |
+                     VC_PF(PAGEFAULT) | VC_PF(RESET_DEVICE) | VC_PF(CONFIGURE_MEM_SLOTS) |
+                     VC_PF(STATUS) | VC_PF(SHARED_OBJECT) | VC_PF(DEVICE_STATE),
         .num_queues = 1,
         .init = rng_init,
         .handle_chain = rng_handle_chain,
