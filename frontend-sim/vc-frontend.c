@@ -166,9 +166,16 @@ obs_add(VcFrontend *fe, VcObsKind kind, VcChannel ch, const VcMsg *m, unsigned f
 uint32_t
 vc_fe_want_ack(const VcFrontend *fe)
 {
-    return (fe->profile->acks && vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK))
-               ? VHOST_USER_NEED_REPLY_MASK
-               : 0;
+    return vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK) ? VHOST_USER_NEED_REPLY_MASK
+                                                                    : 0;
+}
+
+/* The profile's choice: does this front end ask for an ack on @request? */
+static bool
+profile_acks(const VcFrontend *fe, uint32_t request)
+{
+    return fe->ack_all || fe->profile->ack_everything ||
+           (request < 64 && ((fe->profile->ack_requests >> request) & 1));
 }
 
 /* --- Back-end channel ---------------------------------------------------------- */
@@ -442,7 +449,7 @@ request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int de
                     "%s: the connection is no longer usable after an earlier failure", name);
         return false;
     }
-    if (fe->ack_all && info && info->reply == VC_REPLY_ACK &&
+    if (info && info->reply == VC_REPLY_ACK && profile_acks(fe, req->hdr.request) &&
         vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
         req->hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
     }
@@ -642,7 +649,7 @@ vc_fe_set_backend_req_fd(VcFrontend *fe, GError **error)
     vc_conn_free(fe->bch);
     fe->bch = vc_conn_new(sv[0], fe->conn_base + 1, VC_CHAN_BACKEND);
     vc_conn_set_tap(fe->bch, fe->conn->tap, fe->conn->tap_opaque);
-    vc_msg_init(req, VHOST_USER_SET_BACKEND_REQ_FD, vc_fe_want_ack(fe));
+    vc_msg_init(req, VHOST_USER_SET_BACKEND_REQ_FD, 0);
     req->fds[0] = sv[1];
     req->nfds = 1;
     ok = vc_fe_request(fe, req, NULL, error);
@@ -748,7 +755,7 @@ vc_fe_set_mem_table(VcFrontend *fe, GError **error)
     if (!vc_fe_setup_memory(fe, error)) {
         return false;
     }
-    vc_msg_init(req, VHOST_USER_SET_MEM_TABLE, vc_fe_want_ack(fe));
+    vc_msg_init(req, VHOST_USER_SET_MEM_TABLE, 0);
     for (unsigned i = 0; i < fe->gm->n_regions; i++) {
         if (fe->gm->regions[i].removed) {
             continue;
@@ -779,7 +786,7 @@ vc_fe_add_mem_reg(VcFrontend *fe, unsigned idx, GError **error)
 {
     g_autofree VcMsg *req = g_new(VcMsg, 1);
 
-    vc_msg_init(req, VHOST_USER_ADD_MEM_REG, vc_fe_want_ack(fe));
+    vc_msg_init(req, VHOST_USER_ADD_MEM_REG, 0);
     vc_gmem_region_desc(fe->gm, idx, &req->payload.mem_reg.region);
     req->fds[0] = vc_gmem_region_fd(fe->gm, idx);
     req->nfds = 1;
@@ -797,7 +804,7 @@ vc_fe_rem_mem_reg(VcFrontend *fe, unsigned idx, uint64_t mmap_offset_delta, int 
 {
     g_autofree VcMsg *req = g_new(VcMsg, 1);
 
-    vc_msg_init(req, VHOST_USER_REM_MEM_REG, vc_fe_want_ack(fe));
+    vc_msg_init(req, VHOST_USER_REM_MEM_REG, 0);
     vc_gmem_region_desc(fe->gm, idx, &req->payload.mem_reg.region);
     req->payload.mem_reg.region.mmap_offset += mmap_offset_delta;
     if (extra_fd >= 0) {
@@ -952,7 +959,7 @@ vc_fe_set_vring_fd(VcFrontend *fe, uint32_t request, unsigned q, int fd, GError 
 {
     g_autofree VcMsg *req = g_new(VcMsg, 1);
 
-    vc_msg_init(req, request, vc_fe_want_ack(fe));
+    vc_msg_init(req, request, 0);
     req->payload.u64 = (q & VHOST_USER_VRING_IDX_MASK) | (fd < 0 ? VHOST_USER_VRING_NOFD_MASK : 0);
     req->hdr.size = sizeof(uint64_t);
     if (fd >= 0) {
@@ -973,24 +980,54 @@ vc_fe_set_vring_kick(VcFrontend *fe, unsigned q, GError **error)
     return true;
 }
 
+/*
+ * A notification that went to the masked notifier is not lost: QEMU's
+ * vhost_virtqueue_mask() hands a pending masked event on to the guest when
+ * it unmasks, and so do we.
+ */
+static void
+forward_masked_call(VcFeQueue *q)
+{
+    uint64_t v;
+    const uint64_t one = 1;
+
+    if (q->masked_call < 0 || read(q->masked_call, &v, sizeof(v)) != sizeof(v)) {
+        return;
+    }
+    if (q->call_theirs >= 0 && write(q->call_theirs, &one, sizeof(one)) < 0) {
+        /* A full pipe already holds a call. */
+    }
+}
+
 bool
 vc_fe_set_vring_call(VcFrontend *fe, unsigned q, GError **error)
 {
-    return vc_fe_queue_notifiers(fe, q, error) &&
-           vc_fe_set_vring_fd(fe, VHOST_USER_SET_VRING_CALL, q, fe->q[q].call_theirs, error);
+    if (!vc_fe_queue_notifiers(fe, q, error) ||
+        !vc_fe_set_vring_fd(fe, VHOST_USER_SET_VRING_CALL, q, fe->q[q].call_theirs, error)) {
+        return false;
+    }
+    if (fe->q[q].masked) {
+        fe->q[q].masked = false;
+        forward_masked_call(&fe->q[q]);
+    }
+    return true;
 }
 
 bool
 vc_fe_set_vring_err(VcFrontend *fe, unsigned q, GError **error)
 {
-    return vc_fe_queue_notifiers(fe, q, error) &&
-           vc_fe_set_vring_fd(fe, VHOST_USER_SET_VRING_ERR, q, fe->q[q].err_theirs, error);
+    if (!vc_fe_queue_notifiers(fe, q, error) ||
+        !vc_fe_set_vring_fd(fe, VHOST_USER_SET_VRING_ERR, q, fe->q[q].err_theirs, error)) {
+        return false;
+    }
+    fe->q[q].err_sent = true;
+    return true;
 }
 
 bool
 vc_fe_set_vring_enable(VcFrontend *fe, unsigned q, bool on, GError **error)
 {
-    return vc_fe_vring_state(fe, VHOST_USER_SET_VRING_ENABLE, q, on ? 1 : 0, true, NULL, error);
+    return vc_fe_vring_state(fe, VHOST_USER_SET_VRING_ENABLE, q, on ? 1 : 0, false, NULL, error);
 }
 
 bool
@@ -1046,7 +1083,7 @@ vc_fe_set_inflight_fd(VcFrontend *fe, GError **error)
 {
     g_autofree VcMsg *req = g_new(VcMsg, 1);
 
-    vc_msg_init(req, VHOST_USER_SET_INFLIGHT_FD, vc_fe_want_ack(fe));
+    vc_msg_init(req, VHOST_USER_SET_INFLIGHT_FD, 0);
     req->payload.inflight = fe->inflight;
     req->fds[0] = fe->inflight_fd;
     req->nfds = 1;
@@ -1161,6 +1198,7 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
                 !vc_fe_set_vring_err(fe, q, error)) {
                 return false;
             }
+            fe->q[q].masked = true;
         }
         return true;
     case VC_STEP_GET_CONFIG: {
@@ -1235,6 +1273,46 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
             return true;
         }
         return vc_fe_set_status(fe, 0, error);
+    case VC_STEP_STATUS_SET_FEATURES_OK:
+    case VC_STEP_STATUS_SET_DRIVER_OK: {
+        uint8_t st = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                     VIRTIO_CONFIG_S_FEATURES_OK;
+        uint8_t back;
+        if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_STATUS)) {
+            return true;
+        }
+        if (step == VC_STEP_STATUS_SET_DRIVER_OK) {
+            return vc_fe_set_status(fe, st | VIRTIO_CONFIG_S_DRIVER_OK, error);
+        }
+        /* DPDK reads the status back after setting FEATURES_OK. */
+        return vc_fe_set_status(fe, st, error) && vc_fe_get_status(fe, &back, error);
+    }
+    case VC_STEP_VRING_NUM_ALL:
+        for (unsigned q = 0; q < fe->num_queues; q++) {
+            if (!vc_fe_create_queue(fe, q, error) || !vc_fe_set_vring_num(fe, q, error)) {
+                return false;
+            }
+        }
+        return true;
+    case VC_STEP_VRINGS_ADDR_FIRST:
+        for (unsigned q = 0; q < fe->num_queues; q++) {
+            if (!vc_fe_create_queue(fe, q, error) || !vc_fe_set_vring_addr(fe, q, error) ||
+                !vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, error) ||
+                !vc_fe_set_vring_call(fe, q, error) || !vc_fe_set_vring_kick(fe, q, error)) {
+                return false;
+            }
+        }
+        return true;
+    case VC_STEP_VRINGS_WITH_CALL:
+        for (unsigned q = 0; q < fe->num_queues; q++) {
+            if (!vc_fe_create_queue(fe, q, error) || !vc_fe_set_vring_num(fe, q, error) ||
+                !vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, error) ||
+                !vc_fe_set_vring_addr(fe, q, error) || !vc_fe_set_vring_call(fe, q, error) ||
+                !vc_fe_set_vring_kick(fe, q, error)) {
+                return false;
+            }
+        }
+        return true;
     case VC_STEP_GET_INFLIGHT:
         if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) || fe->inflight_fd >= 0) {
             return true;

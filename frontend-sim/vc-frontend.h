@@ -79,6 +79,8 @@ typedef struct VcFeQueue {
     int masked_call;     /* QEMU's masked notifier, sent at connect time */
     bool notifiers;      /* the fds above exist */
     bool kick_sent;
+    bool err_sent;       /* SET_VRING_ERR went out with err_theirs */
+    bool masked;         /* the daemon still has the masked call notifier */
 } VcFeQueue;
 
 /** VcObsKind: things the front end saw that a check may want to judge. */
@@ -228,8 +230,9 @@ bool vc_fe_vring_state(VcFrontend *fe, uint32_t request, uint32_t index, uint32_
 
 /**
  * vc_fe_want_ack:
- * Returns: VHOST_USER_NEED_REPLY_MASK when REPLY_ACK is negotiated and the
- * profile asks for acks, else 0.
+ * Returns: VHOST_USER_NEED_REPLY_MASK when REPLY_ACK is negotiated, else 0.
+ * For a caller that wants an ack on a request whatever the profile does
+ * (the profile's own choices are applied by vc_fe_request()).
  */
 uint32_t vc_fe_want_ack(const VcFrontend *fe);
 

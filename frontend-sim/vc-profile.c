@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "vc-profile.h"
+#include <linux/virtio_config.h>
+
 #include "wire/vc-proto.h"
 #include "wire/vc-msg-table.h"
 
@@ -76,13 +78,21 @@ static const VcDeviceSteps qemu10_devices[] = {
     {NULL, NULL, NULL},
 };
 
+/* Where QEMU's vhost-user.c sets NEED_REPLY when REPLY_ACK is negotiated. */
+#define QEMU_ACKS                                                                            \
+    (VC_F(VHOST_USER_SET_MEM_TABLE) | VC_F(VHOST_USER_SET_VRING_KICK) |                     \
+     VC_F(VHOST_USER_SET_VRING_CALL) | VC_F(VHOST_USER_SET_VRING_ERR) |                     \
+     VC_F(VHOST_USER_SET_VRING_ENABLE) | VC_F(VHOST_USER_SET_BACKEND_REQ_FD) |              \
+     VC_F(VHOST_USER_SET_CONFIG) | VC_F(VHOST_USER_NET_SET_MTU) |                           \
+     VC_F(VHOST_USER_ADD_MEM_REG) | VC_F(VHOST_USER_REM_MEM_REG))
+
 static const VcProfile qemu_7_2 = {
     .name = "qemu-7.2",
     .summary = "QEMU 7.2 (Debian 12): realize, start and stop as hw/virtio/vhost.c orders them",
     .features_mask = QEMU_FEATURES,
     /* QEMU 7.2 knows protocol features 0..16 (VHOST_USER_PROTOCOL_F_MAX = 17). */
     .pfeatures_mask = (1ull << 17) - 1,
-    .acks = true,
+    .ack_requests = QEMU_ACKS,
     .mem_slots = true,
     .init = qemu_init,
     .start = qemu72_start,
@@ -95,7 +105,7 @@ static const VcProfile qemu_10 = {
     .summary = "QEMU 10.2: as 7.2, knows protocol features 0..20 (not 17), resets status last",
     .features_mask = QEMU_FEATURES,
     .pfeatures_mask = ((1ull << 21) - 1) & ~(1ull << 17),
-    .acks = true,
+    .ack_requests = QEMU_ACKS,
     .mem_slots = true,
     .init = qemu_init,
     .start = qemu72_start,
@@ -108,7 +118,6 @@ static const VcProfile qemu_legacy = {
     .summary = "QEMU against a back end without PROTOCOL_FEATURES: rings start enabled",
     .features_mask = QEMU_FEATURES & ~VC_F(VHOST_USER_F_PROTOCOL_FEATURES),
     .pfeatures_mask = 0,
-    .acks = false,
     .mem_slots = false,
     .init = qemu_init,
     .start = qemu72_start,
@@ -116,7 +125,97 @@ static const VcProfile qemu_legacy = {
     .devices = qemu72_devices,
 };
 
-static const VcProfile *const profiles[] = {&qemu_7_2, &qemu_10, &qemu_legacy};
+/*
+ * DPDK 22.11 virtio_user (drivers/net/virtio/virtio_user), as recorded
+ * against our reference daemon: SET_OWNER first, only MQ, REPLY_ACK and
+ * STATUS known, every call fd before SET_FEATURES, the status written
+ * directly (0xb then 0xf), acks asked for SET_MEM_TABLE and SET_STATUS only,
+ * no GET_QUEUE_NUM, no back-end channel, stop without a status reset.
+ */
+static const VcStep dpdk_init[] = {
+    VC_STEP_SET_OWNER, VC_STEP_GET_FEATURES, VC_STEP_GET_PROTOCOL_FEATURES,
+    VC_STEP_SET_PROTOCOL_FEATURES, VC_STEP_END,
+};
+
+static const VcStep dpdk_start[] = {
+    VC_STEP_SET_VRING_CALL, VC_STEP_SET_FEATURES, VC_STEP_STATUS_SET_FEATURES_OK, VC_STEP_MEM,
+    VC_STEP_VRINGS, VC_STEP_ENABLE, VC_STEP_STATUS_SET_DRIVER_OK, VC_STEP_END,
+};
+
+static const VcStep dpdk_stop[] = {
+    VC_STEP_DISABLE, VC_STEP_GET_VRING_BASE, VC_STEP_END,
+};
+
+static const VcProfile dpdk_virtio_user = {
+    .name = "dpdk-virtio-user",
+    .summary = "DPDK 22.11 virtio_user: SET_OWNER first, MQ/REPLY_ACK/STATUS only, status written "
+               "directly",
+    .features_mask = VC_F(VHOST_USER_F_PROTOCOL_FEATURES) | VC_F(28) | VC_F(32) | VC_F(34) |
+                     VC_F(35) | 0xffffffull,
+    .pfeatures_mask = VC_PF(MQ) | VC_PF(REPLY_ACK) | VC_PF(STATUS),
+    .ack_requests = VC_F(VHOST_USER_SET_MEM_TABLE) | VC_F(VHOST_USER_SET_STATUS),
+    .mem_slots = false,
+    .init = dpdk_init,
+    .start = dpdk_start,
+    .stop = dpdk_stop,
+};
+
+/*
+ * cloud-hypervisor (virtio-devices/src/vhost_user/vu_common_ctrl.rs, on
+ * rust-vmm's vhost crate): owner, features, protocol features; at
+ * activation SET_FEATURES, the memory table, every SET_VRING_NUM, then per
+ * ring ADDR, BASE, CALL, KICK; enable; the back-end channel last. With
+ * REPLY_ACK every request carries NEED_REPLY. Stop only disables.
+ */
+static const VcStep ch_init[] = {
+    VC_STEP_SET_OWNER, VC_STEP_GET_FEATURES, VC_STEP_GET_PROTOCOL_FEATURES,
+    VC_STEP_SET_PROTOCOL_FEATURES, VC_STEP_END,
+};
+
+static const VcStep ch_start[] = {
+    VC_STEP_SET_FEATURES, VC_STEP_MEM, VC_STEP_VRING_NUM_ALL, VC_STEP_GET_INFLIGHT,
+    VC_STEP_SET_INFLIGHT, VC_STEP_VRINGS_ADDR_FIRST, VC_STEP_ENABLE, VC_STEP_SET_BACKEND_REQ_FD,
+    VC_STEP_END,
+};
+
+static const VcStep ch_stop[] = {VC_STEP_DISABLE, VC_STEP_END};
+
+static const VcProfile cloud_hypervisor = {
+    .name = "cloud-hypervisor",
+    .summary = "cloud-hypervisor (rust-vmm vhost): ADDR before BASE, NEED_REPLY on everything, "
+               "stop by disabling",
+    .features_mask = QEMU_FEATURES,
+    .pfeatures_mask = VC_PF(MQ) | VC_PF(LOG_SHMFD) | VC_PF(REPLY_ACK) | VC_PF(BACKEND_REQ) |
+                      VC_PF(CONFIG) | VC_PF(INFLIGHT_SHMFD) | VC_PF(CONFIGURE_MEM_SLOTS),
+    .ack_everything = true,
+    .mem_slots = false,
+    .init = ch_init,
+    .start = ch_start,
+    .stop = ch_stop,
+};
+
+/*
+ * The least a front end needs: no protocol features, no ring features,
+ * VERSION_1 only; every ring with its call fd; stop with GET_VRING_BASE.
+ */
+static const VcStep minimal_init[] = {VC_STEP_GET_FEATURES, VC_STEP_SET_OWNER, VC_STEP_END};
+static const VcStep minimal_start[] = {VC_STEP_SET_FEATURES, VC_STEP_MEM,
+                                       VC_STEP_VRINGS_WITH_CALL, VC_STEP_END};
+static const VcStep minimal_stop[] = {VC_STEP_GET_VRING_BASE, VC_STEP_END};
+
+static const VcProfile minimal = {
+    .name = "minimal",
+    .summary = "the least a front end does: VERSION_1 only, no protocol features",
+    .features_mask = VC_F(32) | 0xffffffull,
+    .pfeatures_mask = 0,
+    .mem_slots = false,
+    .init = minimal_init,
+    .start = minimal_start,
+    .stop = minimal_stop,
+};
+
+static const VcProfile *const profiles[] = {&qemu_7_2, &qemu_10, &qemu_legacy, &dpdk_virtio_user,
+                                            &cloud_hypervisor, &minimal};
 
 static const VcDeviceSteps *
 device_steps(const VcProfile *p, const char *device)
@@ -195,6 +294,11 @@ vc_step_name(VcStep step)
         [VC_STEP_STATUS_RESET] = "SET_STATUS 0",
         [VC_STEP_GET_INFLIGHT] = "GET_INFLIGHT_FD",
         [VC_STEP_SET_INFLIGHT] = "SET_INFLIGHT_FD",
+        [VC_STEP_STATUS_SET_FEATURES_OK] = "SET_STATUS FEATURES_OK (direct)",
+        [VC_STEP_STATUS_SET_DRIVER_OK] = "SET_STATUS DRIVER_OK (direct)",
+        [VC_STEP_VRING_NUM_ALL] = "SET_VRING_NUM (every ring)",
+        [VC_STEP_VRINGS_ADDR_FIRST] = "ring set-up (ADDR, BASE, CALL, KICK)",
+        [VC_STEP_VRINGS_WITH_CALL] = "ring set-up (NUM, BASE, ADDR, CALL, KICK)",
     };
     return (unsigned)step < sizeof(names) / sizeof(names[0]) ? names[step] : "?";
 }

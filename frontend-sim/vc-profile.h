@@ -34,6 +34,11 @@ typedef enum VcStep {
     VC_STEP_STATUS_RESET,           /* with STATUS: SET_STATUS 0 */
     VC_STEP_GET_INFLIGHT,           /* with INFLIGHT_SHMFD: GET_INFLIGHT_FD (once per device) */
     VC_STEP_SET_INFLIGHT,           /* with INFLIGHT_SHMFD: SET_INFLIGHT_FD with the buffer */
+    VC_STEP_STATUS_SET_FEATURES_OK, /* with STATUS: SET_STATUS ACK|DRIVER|FEATURES_OK, GET_STATUS */
+    VC_STEP_STATUS_SET_DRIVER_OK,   /* with STATUS: SET_STATUS ACK|DRIVER|FEATURES_OK|DRIVER_OK */
+    VC_STEP_VRING_NUM_ALL,          /* SET_VRING_NUM for every ring */
+    VC_STEP_VRINGS_ADDR_FIRST,      /* per ring: ADDR, BASE, CALL, KICK (rust-vmm front ends) */
+    VC_STEP_VRINGS_WITH_CALL,       /* per ring: NUM, BASE, ADDR, CALL, KICK */
 } VcStep;
 
 /** VcDeviceSteps: a device model's own start and stop order (NULL: the profile's). */
@@ -49,7 +54,9 @@ typedef struct VcProfile {
     const char *summary;
     uint64_t features_mask;     /* virtio/vhost feature bits it may ack */
     uint64_t pfeatures_mask;    /* protocol feature bits it knows */
-    bool acks;                  /* sets NEED_REPLY where QEMU does, when REPLY_ACK is on */
+    /* With REPLY_ACK negotiated, NEED_REPLY goes on these ack-type requests (bit = id). */
+    uint64_t ack_requests;
+    bool ack_everything;        /* on every ack-type request (rust-vmm's front end) */
     bool mem_slots;             /* uses ADD_MEM_REG when CONFIGURE_MEM_SLOTS is negotiated */
     const VcStep *init;         /* connect (QEMU: realize) */
     const VcStep *start;        /* device start, for devices without their own order */

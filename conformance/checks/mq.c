@@ -43,8 +43,13 @@ queue_indexes(VcCtx *ctx)
     if (!fe) {
         return vc_ctx_done(ctx);
     }
-    if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_MQ) || fe->queue_num == 0) {
+    if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_MQ)) {
         return vc_ctx_skip(ctx, "MQ was not negotiated");
+    }
+    if (fe->queue_num == 0) {
+        /* This profile does not ask during realize: ask. */
+        VC_TRY(ctx, vc_fe_simple(fe, VHOST_USER_GET_QUEUE_NUM, 0, false, &fe->queue_num,
+                                 VC_ERR(ctx)));
     }
     /* Every ring below the count can be configured (up to the 256 the fd messages address). */
     n = (unsigned)MIN(fe->queue_num, (uint64_t)VC_FE_MAX_QUEUES);

@@ -187,6 +187,9 @@ err_fd_on_ring_error(VcCtx *ctx)
     if (!t) {
         return vc_ctx_done(ctx);
     }
+    if (!t->fe->q[vc_chk_queue(t)].err_sent) {
+        return vc_ctx_skip(ctx, "the %s profile sends no SET_VRING_ERR", t->fe->profile->name);
+    }
     if (vc_chk_round(ctx, t, 1) != 1) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not work");
     }

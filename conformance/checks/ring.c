@@ -90,6 +90,10 @@ disabled_ring_no_side_effects(VcCtx *ctx)
         return vc_ctx_skip(ctx, "inconclusive: the enabled ring did not complete %u requests", N);
     }
     VC_TRY(ctx, vc_fe_set_vring_enable(t->fe, vc_chk_queue(t), false, VC_ERR(ctx)));
+    /* Without an ack only a round trip says the disable was taken before the kick below. */
+    if (!vc_ctx_settle(ctx, t->fe, 0)) {
+        return vc_ctx_done(ctx);
+    }
     used = vc_vq_used_idx(t->vq);
     vc_traffic_post(t, N);
     vc_vq_publish(t->vq);
