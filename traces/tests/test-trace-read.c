@@ -91,9 +91,13 @@ make_pdu(uint8_t *out, const char *dissector, const VcTracePrefix *pre, const vo
     pos += 4;
     memcpy(out + pos, pre, sizeof(*pre));
     pos += sizeof(*pre);
-    memcpy(out + pos, fds, fds_len);
+    if (fds_len) {
+        memcpy(out + pos, fds, fds_len);
+    }
     pos += fds_len;
-    memcpy(out + pos, data, data_len);
+    if (data_len) {
+        memcpy(out + pos, data, data_len);
+    }
     return pos + data_len;
 }
 
