@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,6 +61,10 @@ vc_fe_new(int sock, const VcFeConfig *cfg)
     fe->conn_base = 2 * (unsigned)g_atomic_int_add(&next_session, 1);
     fe->conn = vc_conn_new(sock, fe->conn_base, VC_CHAN_MAIN);
     fe->inflight_fd = -1;
+    fe->log_fd = -1;
+    fe->iommu = fe->cfg.iommu;
+    fe->iova_offset = fe->iommu ? 0x100000000000ull : 0;
+    fe->iotlb_answer = true;
     if (fe->cfg.inflight_fd > 0) {
         fe->inflight_fd = fcntl(fe->cfg.inflight_fd, F_DUPFD_CLOEXEC, 3);
         fe->inflight = fe->cfg.inflight;
@@ -104,6 +109,10 @@ vc_fe_free(VcFrontend *fe)
     vc_conn_free(fe->conn);
     vc_conn_free(fe->bch);
     close_fd(&fe->inflight_fd);
+    if (fe->log) {
+        munmap(fe->log, fe->log_size);
+    }
+    close_fd(&fe->log_fd);
     vc_gmem_free(fe->gm);
     g_array_unref(fe->obs);
     g_free(fe);
@@ -192,6 +201,37 @@ send_backend_reply(VcFrontend *fe, const VcMsg *req, uint64_t status)
     (void)vc_conn_send(fe->bch, &r, fe->timeout_ms);
 }
 
+/*
+ * vhost-user.rst "IOMMU support": a miss (type 1, iova, perm) is completed
+ * by sending the update on the main socket before the ack.
+ */
+static uint64_t
+handle_iotlb_miss(VcFrontend *fe, const VcMsg *m, unsigned faults)
+{
+    const struct vhost_iotlb_msg *im = &m->payload.iotlb;
+    uint64_t page = 4096, start;
+    g_autoptr(GError) err = NULL;
+
+    if (faults || !fe->iommu || !vc_fe_has_feature(fe, 33)) {
+        return 1;
+    }
+    if (im->type != VHOST_IOTLB_MISS || (im->perm & ~VHOST_ACCESS_RW) || im->perm == 0) {
+        fe->iotlb_bad_misses++;
+    }
+    fe->iotlb_misses++;
+    if (!fe->iotlb_answer || im->type != VHOST_IOTLB_MISS) {
+        return 1;
+    }
+    start = im->iova & ~(page - 1);
+    /* Hand out the 64 KiB around the miss, clipped to the region it is in. */
+    start &= ~(uint64_t)0xffff;
+    if (!vc_fe_iotlb_update(fe, start, 0x10000, &err)) {
+        /* An iova outside guest memory: the miss was invalid, nothing is sent. */
+        return 1;
+    }
+    return 0;
+}
+
 static void
 handle_backend_msg(VcFrontend *fe, VcMsg *m)
 {
@@ -234,8 +274,11 @@ handle_backend_msg(VcFrontend *fe, VcMsg *m)
         reply = true;
         status = 1;
         break;
+    case VHOST_USER_BACKEND_IOTLB_MSG:
+        status = handle_iotlb_miss(fe, m, faults);
+        break;
     default:
-        /* IOTLB misses are answered only with IOMMU_PLATFORM; unknown ids fail (QEMU). */
+        /* Unknown ids fail, as QEMU answers them. */
         status = 1;
         break;
     }
@@ -950,6 +993,19 @@ vc_fe_set_vring_addr(VcFrontend *fe, unsigned qi, GError **error)
     }
     vc_msg_init(req, VHOST_USER_SET_VRING_ADDR, 0);
     vc_vq_addr(fe->q[qi].vq, &req->payload.addr);
+    if (fe->iommu) {
+        /* vhost-user.rst "Memory access": with an IOMMU ring addresses are IOVAs. */
+        VcVq *vq = fe->q[qi].vq;
+        req->payload.addr.desc_user_addr = vq->desc_gpa + fe->iova_offset;
+        req->payload.addr.avail_user_addr = vq->avail_gpa + fe->iova_offset;
+        req->payload.addr.used_user_addr = vq->used_gpa + fe->iova_offset;
+    }
+    if (fe->log_rings) {
+        req->payload.addr.flags |= 1u << VHOST_VRING_F_LOG;
+        req->payload.addr.log_guest_addr = fe->q[qi].vq->used_gpa + fe->log_used_offset;
+        /* QEMU waits for the ack when it turns ring logging on. */
+        req->hdr.flags |= vc_fe_want_ack(fe);
+    }
     vc_msg_set_size(VC_CHAN_MAIN, req);
     return vc_fe_request(fe, req, NULL, error);
 }
@@ -1047,11 +1103,21 @@ vc_fe_get_vring_base(VcFrontend *fe, unsigned q, uint32_t *out, GError **error)
     return true;
 }
 
+/* SET_VRING_BASE value: the configured start, or after a reconnect used->idx (QEMU). */
+static uint32_t
+ring_base(VcFrontend *fe, unsigned q)
+{
+    if (fe->reconnected && fe->q[q].vq) {
+        return vc_vq_used_idx(fe->q[q].vq);
+    }
+    return fe->cfg.start_idx;
+}
+
 bool
 vc_fe_setup_vring(VcFrontend *fe, unsigned q, bool kick_too, GError **error)
 {
     return vc_fe_create_queue(fe, q, error) && vc_fe_set_vring_num(fe, q, error) &&
-           vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, error) &&
+           vc_fe_set_vring_base(fe, q, ring_base(fe, q), error) &&
            vc_fe_set_vring_addr(fe, q, error) && (!kick_too || vc_fe_set_vring_kick(fe, q, error));
 }
 
@@ -1091,6 +1157,274 @@ vc_fe_set_inflight_fd(VcFrontend *fe, GError **error)
     return vc_fe_request(fe, req, NULL, error);
 }
 
+/* --- Config space -------------------------------------------------------------------------- */
+
+bool
+vc_fe_get_config(VcFrontend *fe, uint32_t offset, uint32_t size, uint8_t *out, uint32_t *got,
+                 GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree VcMsg *reply = g_new(VcMsg, 1);
+
+    vc_msg_init(req, VHOST_USER_GET_CONFIG, 0);
+    req->payload.config.offset = offset;
+    req->payload.config.size = MIN(size, VHOST_USER_MAX_CONFIG_SIZE);
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    if (!vc_fe_request(fe, req, reply, error)) {
+        return false;
+    }
+    *got = reply->hdr.size ? MIN(reply->payload.config.size, req->payload.config.size) : 0;
+    if (out && *got) {
+        memcpy(out, reply->payload.config.region, *got);
+    }
+    return true;
+}
+
+bool
+vc_fe_set_config(VcFrontend *fe, uint32_t offset, uint32_t size, uint32_t flags,
+                 const uint8_t *data, GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+
+    vc_msg_init(req, VHOST_USER_SET_CONFIG, vc_fe_want_ack(fe));
+    req->payload.config.offset = offset;
+    req->payload.config.size = MIN(size, VHOST_USER_MAX_CONFIG_SIZE);
+    req->payload.config.flags = flags;
+    memcpy(req->payload.config.region, data, req->payload.config.size);
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    return vc_fe_request(fe, req, NULL, error);
+}
+
+/* --- Device state ------------------------------------------------------------------------ */
+
+bool
+vc_fe_set_device_state_fd(VcFrontend *fe, uint32_t direction, uint32_t phase, uint64_t *reply_out,
+                          int *fd, bool *returned_fd, GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree VcMsg *reply = g_new(VcMsg, 1);
+    bool save = direction == VHOST_TRANSFER_STATE_DIRECTION_SAVE;
+    int p[2];
+
+    *fd = -1;
+    if (returned_fd) {
+        *returned_fd = false;
+    }
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "pipe2: %s", g_strerror(errno));
+        return false;
+    }
+    /* Save: the daemon writes, we read. Load: we write, the daemon reads. */
+    vc_msg_init(req, VHOST_USER_SET_DEVICE_STATE_FD, 0);
+    req->payload.transfer_state.direction = direction;
+    req->payload.transfer_state.phase = phase;
+    req->fds[0] = save ? p[1] : p[0];
+    req->nfds = 1;
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    if (!vc_fe_request(fe, req, reply, error)) {
+        close(p[0]);
+        close(p[1]);
+        return false;
+    }
+    close(save ? p[1] : p[0]);
+    *reply_out = reply->payload.u64;
+    if (reply->nfds == 1) {
+        /* vhost-user.rst: a returned fd replaces the front end's end of the channel. */
+        close(save ? p[0] : p[1]);
+        *fd = vc_msg_take_fd(reply, 0);
+        if (returned_fd) {
+            *returned_fd = true;
+        }
+    } else {
+        *fd = save ? p[0] : p[1];
+    }
+    vc_msg_close_fds(reply);
+    return true;
+}
+
+bool
+vc_fe_check_device_state(VcFrontend *fe, uint64_t *result, GError **error)
+{
+    return vc_fe_simple(fe, VHOST_USER_CHECK_DEVICE_STATE, 0, false, result, error);
+}
+
+/* --- Reconnect ----------------------------------------------------------------------------- */
+
+void
+vc_fe_reconnect(VcFrontend *fe, int sock)
+{
+    unsigned id = fe->conn_base;
+
+    vc_conn_free(fe->conn);
+    vc_conn_free(fe->bch);
+    fe->bch = NULL;
+    fe->conn = vc_conn_new(sock, id, VC_CHAN_MAIN);
+    fe->broken = false;
+    fe->features = fe->pfeatures = 0;
+    fe->features_set = fe->pfeatures_set = false;
+    fe->features_offered = fe->pfeatures_offered = 0;
+    fe->queue_num = fe->max_mem_slots = 0;
+    fe->status = 0;
+    fe->reconnected = true;
+    memset(fe->region_published, 0, sizeof(fe->region_published));
+    for (unsigned q = 0; q < VC_FE_MAX_QUEUES; q++) {
+        fe->q[q].kick_sent = fe->q[q].err_sent = fe->q[q].masked = false;
+    }
+}
+
+/* --- Dirty log ------------------------------------------------------------------------------ */
+
+bool
+vc_fe_set_log_base(VcFrontend *fe, uint64_t extra, GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree VcMsg *reply = g_new(VcMsg, 1);
+    uint64_t top = 0, size;
+    int fd;
+    void *map;
+
+    for (unsigned i = 0; fe->gm && i < fe->gm->n_regions; i++) {
+        top = MAX(top, fe->gm->regions[i].gpa + fe->gm->regions[i].size);
+    }
+    top += extra;
+    /* vhost-user.rst "Migration": one bit per 4 KiB page from guest address 0. */
+    size = ((top / VHOST_LOG_PAGE + 7) / 8 + 4095) & ~4095ull;
+    fd = memfd_create("vc-dirty-log", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "log memfd: %s", g_strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return false;
+    }
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "log mmap: %s", g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    vc_msg_init(req, VHOST_USER_SET_LOG_BASE, 0);
+    req->payload.log.mmap_size = size;
+    req->payload.log.mmap_offset = 0;
+    req->fds[0] = fd;
+    req->nfds = 1;
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    if (!vc_fe_request(fe, req, reply, error)) {
+        munmap(map, size);
+        close(fd);
+        return false;
+    }
+    vc_msg_close_fds(reply);
+    /* The old log stays mapped until the new one is in use (after the reply). */
+    if (fe->log) {
+        munmap(fe->log, fe->log_size);
+    }
+    close_fd(&fe->log_fd);
+    fe->log_fd = fd;
+    fe->log = map;
+    fe->log_size = size;
+    return true;
+}
+
+bool
+vc_fe_log_page(const VcFrontend *fe, uint64_t page)
+{
+    if (!fe->log || page / 8 >= fe->log_size) {
+        return false;
+    }
+    return (__atomic_load_n(&fe->log[page / 8], __ATOMIC_ACQUIRE) >> (page % 8)) & 1;
+}
+
+bool
+vc_fe_set_logging(VcFrontend *fe, bool on, bool rings, GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+
+    fe->log_all = on;
+    /* QEMU's vhost_user_set_features waits for the ack when LOG_ALL is set. */
+    vc_msg_init(req, VHOST_USER_SET_FEATURES, on ? vc_fe_want_ack(fe) : 0);
+    req->payload.u64 = fe->features_set ? fe->features : vc_fe_negotiate_features(fe);
+    if (on) {
+        req->payload.u64 |= 1ull << VHOST_F_LOG_ALL;
+    } else {
+        req->payload.u64 &= ~(1ull << VHOST_F_LOG_ALL);
+    }
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    if (!vc_fe_request(fe, req, NULL, error)) {
+        return false;
+    }
+    fe->features = req->payload.u64;
+    fe->log_rings = on && rings;
+    for (unsigned q = 0; q < fe->num_queues; q++) {
+        if (fe->q[q].vq && !vc_fe_set_vring_addr(fe, q, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* --- IOTLB ------------------------------------------------------------------------------------ */
+
+static bool
+iotlb_msg(VcFrontend *fe, uint8_t type, uint64_t iova, uint64_t size, uint64_t uaddr,
+          GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree VcMsg *reply = g_new(VcMsg, 1);
+
+    /* QEMU always asks for the IOTLB_MSG reply. */
+    vc_msg_init(req, VHOST_USER_IOTLB_MSG, VHOST_USER_NEED_REPLY_MASK);
+    req->payload.iotlb.iova = iova;
+    req->payload.iotlb.size = size;
+    req->payload.iotlb.uaddr = uaddr;
+    req->payload.iotlb.perm = type == VHOST_IOTLB_UPDATE ? VHOST_ACCESS_RW : 0;
+    req->payload.iotlb.type = type;
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    if (!vc_fe_request(fe, req, reply, error)) {
+        return false;
+    }
+    if (reply->payload.u64 != 0) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_NACK, "IOTLB_MSG %s iova 0x%" G_GINT64_MODIFIER
+                    "x: the daemon answered %" G_GUINT64_FORMAT,
+                    type == VHOST_IOTLB_UPDATE ? "update" : "invalidate", iova,
+                    reply->payload.u64);
+        return false;
+    }
+    return true;
+}
+
+bool
+vc_fe_iotlb_update(VcFrontend *fe, uint64_t iova, uint64_t size, GError **error)
+{
+    uint64_t gpa = iova - fe->iova_offset, len = size, uva;
+
+    if (iova < fe->iova_offset || !vc_gmem_to_hva(fe->gm, gpa, &len)) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "iova 0x%" G_GINT64_MODIFIER
+                    "x maps no guest memory", iova);
+        return false;
+    }
+    uva = vc_gmem_to_uva(fe->gm, gpa);
+    if (!iotlb_msg(fe, VHOST_IOTLB_UPDATE, iova, MIN(len, size), uva, error)) {
+        return false;
+    }
+    fe->iotlb_updates++;
+    return true;
+}
+
+bool
+vc_fe_iotlb_invalidate(VcFrontend *fe, uint64_t iova, uint64_t size, GError **error)
+{
+    return iotlb_msg(fe, VHOST_IOTLB_INVALIDATE, iova, size, 0, error);
+}
+
+/* --- In-band notifications --------------------------------------------------------------------- */
+
+bool
+vc_fe_vring_kick_inband(VcFrontend *fe, unsigned q, GError **error)
+{
+    return vc_fe_vring_state(fe, VHOST_USER_VRING_KICK, q, 0, false, NULL, error);
+}
+
 /* --- Lifecycle -------------------------------------------------------------------------- */
 
 uint64_t
@@ -1107,6 +1441,9 @@ vc_fe_negotiate_features(const VcFrontend *fe)
     }
     if (!fe->cfg.no_protocol_features) {
         want |= 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
+    }
+    if (fe->iommu) {
+        want |= 1ull << 33; /* VIRTIO_F_ACCESS_PLATFORM */
     }
     return fe->features_offered & fe->profile->features_mask & want;
 }
@@ -1202,27 +1539,27 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
         }
         return true;
     case VC_STEP_GET_CONFIG: {
-        g_autofree VcMsg *req = NULL, *reply = NULL;
-        if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_CONFIG) || fe->cfg.config_len == 0) {
+        uint32_t got;
+        /* QEMU reads the config at realize only, never on reconnect (SPEC-FACTS 6.4). */
+        if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_CONFIG) || fe->cfg.config_len == 0 ||
+            fe->reconnected) {
             return true;
         }
-        req = g_new(VcMsg, 1);
-        reply = g_new(VcMsg, 1);
-        vc_msg_init(req, VHOST_USER_GET_CONFIG, 0);
-        req->payload.config.size = MIN(fe->cfg.config_len, VHOST_USER_MAX_CONFIG_SIZE);
-        vc_msg_set_size(VC_CHAN_MAIN, req);
-        if (!vc_fe_request(fe, req, reply, error)) {
+        if (!vc_fe_get_config(fe, 0, MIN(fe->cfg.config_len, VHOST_USER_MAX_CONFIG_SIZE),
+                              fe->config, &got, error)) {
             return false;
         }
-        if (reply->hdr.size == 0) {
+        if (got == 0) {
             g_set_error(error, VC_SIM_ERROR, VC_ERROR_NACK, "GET_CONFIG: the daemon answered with "
                         "an empty payload (error)");
             return false;
         }
+        fe->config_got = got;
         return true;
     }
     case VC_STEP_SET_FEATURES:
-        return vc_fe_set_features(fe, vc_fe_negotiate_features(fe), error);
+        return vc_fe_set_features(fe, vc_fe_negotiate_features(fe) |
+                                          (fe->log_all ? 1ull << VHOST_F_LOG_ALL : 0), error);
     case VC_STEP_STATUS_FEATURES_OK:
         if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_STATUS)) {
             return true;
@@ -1297,7 +1634,7 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
     case VC_STEP_VRINGS_ADDR_FIRST:
         for (unsigned q = 0; q < fe->num_queues; q++) {
             if (!vc_fe_create_queue(fe, q, error) || !vc_fe_set_vring_addr(fe, q, error) ||
-                !vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, error) ||
+                !vc_fe_set_vring_base(fe, q, ring_base(fe, q), error) ||
                 !vc_fe_set_vring_call(fe, q, error) || !vc_fe_set_vring_kick(fe, q, error)) {
                 return false;
             }
@@ -1306,7 +1643,7 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
     case VC_STEP_VRINGS_WITH_CALL:
         for (unsigned q = 0; q < fe->num_queues; q++) {
             if (!vc_fe_create_queue(fe, q, error) || !vc_fe_set_vring_num(fe, q, error) ||
-                !vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, error) ||
+                !vc_fe_set_vring_base(fe, q, ring_base(fe, q), error) ||
                 !vc_fe_set_vring_addr(fe, q, error) || !vc_fe_set_vring_call(fe, q, error) ||
                 !vc_fe_set_vring_kick(fe, q, error)) {
                 return false;

@@ -59,6 +59,8 @@ typedef struct VcFeConfig {
     bool no_mem_slots;          /* use SET_MEM_TABLE even with CONFIGURE_MEM_SLOTS */
     uint16_t start_idx;         /* SET_VRING_BASE value; rings start at this index */
     uint32_t config_len;        /* device config space bytes; 0: none, CONFIG is not acked */
+    bool iommu;                 /* negotiate VIRTIO_F_ACCESS_PLATFORM and use IOVAs */
+    bool inband;                /* with INBAND_NOTIFICATIONS: kick with VRING_KICK messages */
     int inflight_fd;            /* > 0: an inflight buffer kept from an earlier connection
                                  * (QEMU's reconnect), sent with SET_INFLIGHT_FD; the front end
                                  * dups it. 0 or -1: none */
@@ -142,6 +144,25 @@ typedef struct VcFrontend {
     uint64_t inband_errs[VC_FE_MAX_QUEUES];  /* BACKEND_VRING_ERR messages per ring */
 
     bool ack_all;                /* NEED_REPLY on every ack-type request (REPLY_ACK tests) */
+    bool reconnected;            /* vc_fe_reconnect(): rings resume from used->idx, no GET_CONFIG */
+    uint8_t config[VHOST_USER_MAX_CONFIG_SIZE]; /* config space read at realize */
+    uint32_t config_got;         /* its length, 0 if not read */
+
+    /* Dirty log (SET_LOG_BASE with LOG_SHMFD). */
+    int log_fd;
+    uint8_t *log;
+    uint64_t log_size;
+    bool log_all;                /* VHOST_F_LOG_ALL is in the features sent */
+    bool log_rings;              /* SET_VRING_ADDR carries VHOST_VRING_F_LOG */
+    uint64_t log_used_offset;    /* log_guest_addr = used ring gpa + this */
+
+    /* IOMMU: with VIRTIO_F_ACCESS_PLATFORM, ring and descriptor addresses are iova = gpa + iova_offset. */
+    bool iommu;
+    uint64_t iova_offset;
+    bool iotlb_answer;           /* answer misses with updates (default true) */
+    uint64_t iotlb_misses;       /* BACKEND_IOTLB_MSG misses received */
+    uint64_t iotlb_bad_misses;   /* misses with a bad type or perm */
+    uint64_t iotlb_updates;      /* IOTLB_MSG updates sent */
 
     /* Observations, in order. */
     GArray *obs;                 /* of VcObs */
@@ -373,6 +394,81 @@ bool vc_fe_get_inflight_fd(VcFrontend *fe, GError **error);
 
 /** vc_fe_set_inflight_fd: SET_INFLIGHT_FD with fe->inflight_fd. */
 bool vc_fe_set_inflight_fd(VcFrontend *fe, GError **error);
+
+/**
+ * vc_fe_get_config:
+ * GET_CONFIG of @size bytes at @offset. @out gets the bytes; @got their
+ * number (0 when the daemon answered with an empty payload: an error).
+ */
+bool vc_fe_get_config(VcFrontend *fe, uint32_t offset, uint32_t size, uint8_t *out,
+                      uint32_t *got, GError **error);
+
+/**
+ * vc_fe_set_config:
+ * SET_CONFIG of @size bytes at @offset with @flags (0: the front end, 1:
+ * migration), with NEED_REPLY when REPLY_ACK is negotiated.
+ */
+bool vc_fe_set_config(VcFrontend *fe, uint32_t offset, uint32_t size, uint32_t flags,
+                      const uint8_t *data, GError **error);
+
+/**
+ * vc_fe_set_device_state_fd:
+ * @direction: VHOST_TRANSFER_STATE_DIRECTION_SAVE or _LOAD
+ * @phase: VHOST_TRANSFER_STATE_PHASE_STOPPED (0), or another value to test
+ * @reply: (out): the u64 answer
+ * @fd: (out): the fd to read the state from (save) or write it to (load):
+ *      the daemon's own when it returned one, else our end of the pipe; -1
+ *      on error. Owned by the caller.
+ * @returned_fd: (out) (optional): true when the daemon returned its own fd
+ */
+bool vc_fe_set_device_state_fd(VcFrontend *fe, uint32_t direction, uint32_t phase,
+                               uint64_t *reply, int *fd, bool *returned_fd, GError **error);
+
+/** vc_fe_check_device_state: CHECK_DEVICE_STATE; @result gets the u64. */
+bool vc_fe_check_device_state(VcFrontend *fe, uint64_t *result, GError **error);
+
+/**
+ * vc_fe_reconnect:
+ * @sock: a new connected socket to a (possibly new) daemon process
+ *
+ * QEMU's reconnect (vhost-user.rst; SPEC-FACTS 6.4): the old connection is
+ * dropped, guest memory, rings, notifiers and the inflight buffer are kept;
+ * vc_fe_init() then runs the whole realize again but GET_CONFIG, and
+ * vc_fe_start() sets every ring up with SET_VRING_BASE = used->idx.
+ */
+void vc_fe_reconnect(VcFrontend *fe, int sock);
+
+/**
+ * vc_fe_set_log_base:
+ * Creates a log memfd covering guest addresses up to the highest region
+ * end (plus @extra bytes of guest address space) and sends SET_LOG_BASE.
+ */
+bool vc_fe_set_log_base(VcFrontend *fe, uint64_t extra, GError **error);
+
+/** vc_fe_log_page: Returns: whether the log bit of guest page @page is set. */
+bool vc_fe_log_page(const VcFrontend *fe, uint64_t page);
+
+/**
+ * vc_fe_set_logging:
+ * Turns dirty logging on or off as QEMU does: SET_FEATURES with or without
+ * VHOST_F_LOG_ALL (acked), and SET_VRING_ADDR with VHOST_VRING_F_LOG for
+ * every set-up ring when @rings.
+ */
+bool vc_fe_set_logging(VcFrontend *fe, bool on, bool rings, GError **error);
+
+/**
+ * vc_fe_iotlb_update:
+ * IOTLB_MSG update for [@iova, @iova + @size) read-write, to the user
+ * address of the guest memory it stands for. Returns: false with @error
+ * on a non-zero reply.
+ */
+bool vc_fe_iotlb_update(VcFrontend *fe, uint64_t iova, uint64_t size, GError **error);
+
+/** vc_fe_iotlb_invalidate: IOTLB_MSG invalidate for [@iova, @iova + @size). */
+bool vc_fe_iotlb_invalidate(VcFrontend *fe, uint64_t iova, uint64_t size, GError **error);
+
+/** vc_fe_vring_kick_inband: VRING_KICK for ring @q (INBAND_NOTIFICATIONS). */
+bool vc_fe_vring_kick_inband(VcFrontend *fe, unsigned q, GError **error);
 bool vc_fe_get_status(VcFrontend *fe, uint8_t *out, GError **error);
 
 /* --- Lifecycle --------------------------------------------------------------- */
