@@ -162,7 +162,7 @@ vc_be_log_hva(VcBe *be, const void *hva, uint64_t len)
 void
 vc_be_log_used(VcBe *be, const VcBeVring *vq, uint64_t offset, uint64_t len)
 {
-    if (!(vq->addr.flags & VHOST_VRING_F_LOG)) {
+    if (!(vq->addr.flags & VC_BE_VRING_F_LOG)) {
         return;
     }
     vc_be_log_gpa(be, vq->addr.log_guest_addr + offset, len);

@@ -280,7 +280,7 @@ vc_be_packed_push(VcBe *be, VcBeVring *vq, uint16_t id, uint16_t ndescs, uint32_
     }
     __atomic_store_n(&d->flags, htole16(flags), __ATOMIC_RELEASE);
     vq->pushed = true;
-    if ((vq->addr.flags & VHOST_VRING_F_LOG) && be->mutant != VC_MUT_LOG_NO_USED) {
+    if ((vq->addr.flags & VC_BE_VRING_F_LOG) && be->mutant != VC_MUT_LOG_NO_USED) {
         /* The used descriptor lives in the descriptor ring: log its own page. */
         vc_be_log_hva(be, d, sizeof(*d));
     }

@@ -41,6 +41,9 @@
 #define VC_PERM_WO  VHOST_ACCESS_WO
 #define VC_PERM_RW  VHOST_ACCESS_RW
 
+/* SET_VRING_ADDR flags: <linux/vhost_types.h> gives the bit number. */
+#define VC_BE_VRING_F_LOG   (1u << VHOST_VRING_F_LOG)
+
 /* Feature bits the library looks at. */
 #define VC_BE_F_LOG_ALL     (1ull << 26)
 #define VC_BE_F_INDIRECT    (1ull << VIRTIO_RING_F_INDIRECT_DESC)

@@ -167,7 +167,7 @@ vc_be_vring_check_addr(VcBe *be, const VcBeVring *vq, const struct vhost_vring_a
 {
     uint32_t num = vq->num;
     bool packed = packed_negotiated(be);
-    uint64_t flags_ok = (be->offered_features & VC_BE_F_LOG_ALL) ? VHOST_VRING_F_LOG : 0;
+    uint64_t flags_ok = (be->offered_features & VC_BE_F_LOG_ALL) ? VC_BE_VRING_F_LOG : 0;
 
     if (a->flags & ~flags_ok) {
         return -EINVAL;

@@ -569,7 +569,7 @@ after_stop_act(VcBe *be)
         vc_be_notifier_write(vq->call_fd, vq->call_fifo);
         break;
     case VC_MUT_LOG_AFTER_STOP:
-        vc_be_log_gpa(be, (vq->addr.flags & VHOST_VRING_F_LOG) ? vq->addr.log_guest_addr : 0, 1);
+        vc_be_log_gpa(be, (vq->addr.flags & VC_BE_VRING_F_LOG) ? vq->addr.log_guest_addr : 0, 1);
         break;
     default:
         break;
