@@ -267,13 +267,17 @@ run_session(Session *s, VcMsg *m)
         if (p[2].revents && forward(s, m, s->be, s->fe, s->conn, VC_DIR_B2F, "daemon") < 0) {
             return true;
         }
-        /* The back-end channel: the daemon's requests one way, the front end's replies back. */
-        if (p[4].revents && s->be_ch >= 0 &&
+        /*
+         * The back-end channel: the daemon's requests one way, the front end's replies back.
+         * A SET_BACKEND_REQ_FD forwarded above may have replaced the channel polled: its
+         * events belong to the old fds, so they are only acted on while the fds are the same.
+         */
+        if (p[4].revents && s->be_ch >= 0 && s->be_ch == p[4].fd &&
             forward(s, m, s->be_ch, s->fe_ch, s->conn + 1, VC_DIR_B2F, "daemon") < 0) {
             drop_channel(s, s->why);
             s->why[0] = '\0';
         }
-        if (p[3].revents && s->fe_ch >= 0 &&
+        if (p[3].revents && s->fe_ch >= 0 && s->fe_ch == p[3].fd &&
             forward(s, m, s->fe_ch, s->be_ch, s->conn + 1, VC_DIR_F2B, "front end") < 0) {
             drop_channel(s, s->why);
             s->why[0] = '\0';
