@@ -21,6 +21,11 @@ esac
 # Debian packages the build and the tests need.
 packages="gcc meson ninja-build pkg-config python3 libglib2.0-dev libjson-glib-dev libpcap-dev \
 check valgrind"
+# traces/: tshark runs the Wireshark dissector test (traces-tshark); qemu-system-common
+# (qemu-storage-daemon, virtiofsd) and dpdk (dpdk-testpmd) replay the committed QEMU
+# samples (traces-samples). Without them those tests skip. Recording new samples
+# (traces/capture-qemu.sh) also needs qemu-system-x86.
+packages="$packages tshark qemu-system-common dpdk"
 
 missing=""
 for p in $packages; do
