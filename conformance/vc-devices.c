@@ -19,7 +19,7 @@ static const VcDeviceInfo devices[] = {
      F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_FLUSH) |
          F(VIRTIO_BLK_F_TOPOLOGY) | F(VIRTIO_BLK_F_MQ) | F(VIRTIO_BLK_F_CONFIG_WCE) |
          F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES) | F(VIRTIO_BLK_F_RO),
-     false},
+     true},
     /* hw/net/vhost_net.c: QEMU keeps the config itself; one queue pair = 2 rings. */
     {"net", VIRTIO_ID_NET, 2, 0,
      F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MRG_RXBUF) |

@@ -148,7 +148,7 @@ def mode_cli(exe, daemon):
          "a FAIL gives exit 1"),
         (["--only", "VU-NEG-04", "--backend", daemon, "--mutant=no-mq"], 0, "",
          "a WARN alone gives exit 0"),
-        (["--only", "VU-RING", "--device", "blk", "--backend", daemon], 77, "",
+        (["--only", "VU-RING", "--device", "scsi", "--backend", daemon], 77, "",
          "every check skipped gives exit 77"),
     ]
     tap.plan(len(cases) + 4)

@@ -136,6 +136,23 @@ vc_be_log_gpa(VcBe *be, uint64_t gpa, uint64_t len)
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
+/* Mutant log-after-stop: sets the first clear bit from @gpa's page on. */
+void
+vc_be_log_one_more(VcBe *be, uint64_t gpa)
+{
+    uint64_t size = be->log_size;
+
+    if (!be->log) {
+        return;
+    }
+    for (uint64_t p = gpa / VHOST_LOG_PAGE; p / 8 < size; p++) {
+        if (!(be->log[p / 8] & (1u << (p % 8)))) {
+            __atomic_fetch_or(&be->log[p / 8], (uint8_t)(1u << (p % 8)), __ATOMIC_RELAXED);
+            return;
+        }
+    }
+}
+
 void
 vc_be_log_hva(VcBe *be, const void *hva, uint64_t len)
 {
@@ -162,7 +179,7 @@ vc_be_log_hva(VcBe *be, const void *hva, uint64_t len)
 void
 vc_be_log_used(VcBe *be, const VcBeVring *vq, uint64_t offset, uint64_t len)
 {
-    if (!(vq->addr.flags & VC_BE_VRING_F_LOG)) {
+    if (!(vq->addr.flags & VC_BE_VRING_F_LOG) || be->mutant == VC_MUT_LOG_NO_USED) {
         return;
     }
     vc_be_log_gpa(be, vq->addr.log_guest_addr + offset, len);

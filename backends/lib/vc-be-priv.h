@@ -608,6 +608,9 @@ void vc_be_log_gpa(VcBe *be, uint64_t gpa, uint64_t len);
 /** vc_be_log_hva: marks the pages behind our mapping [@hva, @hva + @len). */
 void vc_be_log_hva(VcBe *be, const void *hva, uint64_t len);
 
+/** vc_be_log_one_more: (mutant log-after-stop) marks one page that was clear. */
+void vc_be_log_one_more(VcBe *be, uint64_t gpa);
+
 /** vc_be_log_used: a used-ring write at @offset from the ring's log_guest_addr. */
 void vc_be_log_used(VcBe *be, const VcBeVring *vq, uint64_t offset, uint64_t len);
 

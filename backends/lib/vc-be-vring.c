@@ -650,9 +650,7 @@ split_push(VcBe *be, VcBeVring *vq, uint16_t head, uint32_t len)
     e = &vq->vr.used->ring[slot];
     e->id = htole32(head);
     e->len = htole32(len);
-    if (be->mutant != VC_MUT_LOG_NO_USED) {
-        vc_be_log_used(be, vq, offsetof(struct vring_used, ring) + 8ul * slot, 8);
-    }
+    vc_be_log_used(be, vq, offsetof(struct vring_used, ring) + 8ul * slot, 8);
     vq->used_idx++;
     if (vq->inflight) {
         vc_be_inflight_push_split(be, vq, head);
@@ -703,9 +701,7 @@ split_flush(VcBe *be, VcBeVring *vq)
     }
     /* Release: the used elements are visible before the index that covers them. */
     __atomic_store_n(&vq->vr.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
-    if (be->mutant != VC_MUT_LOG_NO_USED) {
-        vc_be_log_used(be, vq, offsetof(struct vring_used, idx), 2);
-    }
+    vc_be_log_used(be, vq, offsetof(struct vring_used, idx), 2);
     if (vq->inflight) {
         vc_be_inflight_flush_split(be, vq, (uint16_t)(vq->used_idx - vq->published_used));
     }

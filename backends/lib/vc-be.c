@@ -569,7 +569,7 @@ after_stop_act(VcBe *be)
         vc_be_notifier_write(vq->call_fd, vq->call_fifo);
         break;
     case VC_MUT_LOG_AFTER_STOP:
-        vc_be_log_gpa(be, (vq->addr.flags & VC_BE_VRING_F_LOG) ? vq->addr.log_guest_addr : 0, 1);
+        vc_be_log_one_more(be, (vq->addr.flags & VC_BE_VRING_F_LOG) ? vq->addr.log_guest_addr : 0);
         break;
     default:
         break;
@@ -1334,9 +1334,8 @@ handle_message(VcBe *be, VcMsg *m)
     if (be->mutant == VC_MUT_KICK_NOFD_FD_LEAK && m->hdr.request == VHOST_USER_SET_VRING_KICK &&
         m->hdr.size == sizeof(uint64_t) && (m->payload.u64 & VHOST_USER_VRING_NOFD_MASK) &&
         m->nfds == 1) {
-        /* Mutant: the stray fd is taken and never closed. */
-        be->leaked_fd = vc_msg_take_fd(m, 0);
-        m->nfds = 0;
+        /* Mutant: the request is refused as usual, but the stray fd stays open. */
+        be->leaked_fd = dup(m->fds[0]);
     }
     faults = vc_msg_check_request(VC_CHAN_MAIN, m);
     if (faults) {

@@ -1,6 +1,7 @@
 /*
  * vc-traffic.c -- the table of device traffic and its generic helpers.
  */
+#include "vc-drv-blk.h"
 #include "vc-drv-rng.h"
 #include "vc-error.h"
 #include "vc-traffic.h"
@@ -8,6 +9,7 @@
 /* Every driver with traffic, one row each. */
 static const VcTrafficOps *const traffic_table[] = {
     &vc_rng_traffic_ops,
+    &vc_blk_traffic_ops,
 };
 
 const VcTrafficOps *
