@@ -70,6 +70,7 @@ struct VcCtx {
     const char *device;          /* device type: "rng", "blk", ... or "unknown" */
     const char *program;         /* the back-end program (conventions mode), or NULL */
     char *const *program_args;   /* its own arguments from the command line (NULL-terminated) */
+    int host_event_signal;       /* makes the daemon change something host-side (0: unknown) */
     VcFrontend *fe;              /* the current front end, freed at the end */
     GError *err;                 /* where helpers put the error of the step that failed */
 
@@ -208,6 +209,15 @@ bool vc_ctx_restart(VcCtx *ctx);
  * has no program to launch).
  */
 VcDaemon *vc_ctx_launch(VcCtx *ctx, VcLaunchMode mode, char *const *extra_args);
+
+/**
+ * vc_ctx_host_event:
+ * Makes the daemon produce a host-side event (a resize and its config change
+ * message) with the signal given by --host-event-signal.
+ * Returns: false (and SKIPs the check) when no such signal was given or the
+ * daemon is not ours to signal.
+ */
+bool vc_ctx_host_event(VcCtx *ctx);
 
 /** vc_ctx_wait_ms: Returns: a generous observation deadline scaled for slow machines. */
 int vc_ctx_wait_ms(const VcCtx *ctx);

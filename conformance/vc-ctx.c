@@ -265,3 +265,20 @@ vc_ctx_wait_ms(const VcCtx *ctx)
 {
     return ctx->base.timeout_ms > 0 ? ctx->base.timeout_ms : VC_FE_DEFAULT_TIMEOUT_MS;
 }
+
+bool
+vc_ctx_host_event(VcCtx *ctx)
+{
+    VcDaemon *d = ctx->ops->daemon(ctx->runner);
+
+    if (!ctx->host_event_signal) {
+        vc_ctx_skip(ctx, "needs --host-event-signal (a signal that makes the daemon change its "
+                    "config host-side)");
+        return false;
+    }
+    if (!d || !vc_daemon_signal(d, ctx->host_event_signal)) {
+        vc_ctx_skip(ctx, "the daemon is not a process vhost-conform started");
+        return false;
+    }
+    return true;
+}

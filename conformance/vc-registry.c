@@ -8,11 +8,15 @@
 extern const VcCheckArea vc_area_hdr, vc_area_neg, vc_area_ring, vc_area_vring_base,
     vc_area_reply_ack, vc_area_mem, vc_area_mq, vc_area_notify, vc_area_virtio_ring,
     vc_area_rng, vc_area_status, vc_area_cli;
+extern const VcCheckArea vc_area_suspend, vc_area_channel, vc_area_log, vc_area_config,
+    vc_area_devstate, vc_area_misc;
 
 static const VcCheckArea *const areas[] = {
     &vc_area_hdr,  &vc_area_neg,    &vc_area_ring,        &vc_area_vring_base,
     &vc_area_reply_ack, &vc_area_mem, &vc_area_mq,        &vc_area_notify,
     &vc_area_virtio_ring, &vc_area_rng, &vc_area_status,  &vc_area_cli,
+    &vc_area_suspend, &vc_area_channel, &vc_area_log, &vc_area_config, &vc_area_devstate,
+    &vc_area_misc,
 };
 
 const VcCheckArea *const *

@@ -44,6 +44,7 @@ op_connect(void *opaque, GError **error)
 {
     Runner *r = opaque;
     int timeout = MAX(r->opts->launch.start_timeout_ms, 5000);
+    int fd;
 
     if (!r->daemon || (vc_daemon_has_process(r->daemon) && !vc_daemon_alive(r->daemon)) ||
         (r->spec.mode == VC_LAUNCH_FD && r->fd_used)) {
@@ -53,7 +54,17 @@ op_connect(void *opaque, GError **error)
         }
     }
     r->fd_used = r->spec.mode == VC_LAUNCH_FD;
-    return vc_daemon_connect(r->daemon, timeout, error);
+    fd = vc_daemon_connect(r->daemon, timeout, error);
+    if (fd < 0 && r->spec.mode != VC_LAUNCH_FD && vc_daemon_has_process(r->daemon) &&
+        vc_daemon_wait_exit(r->daemon, 0) && !vc_daemon_crashed(r->daemon)) {
+        /* It was still ending after the previous front end left (virtiofsd): start another. */
+        g_clear_error(error);
+        if (!daemon_start(r, error)) {
+            return -1;
+        }
+        fd = vc_daemon_connect(r->daemon, timeout, error);
+    }
+    return fd;
 }
 
 static VcDaemon *
@@ -83,7 +94,8 @@ op_launch(void *opaque, VcLaunchMode mode, char *const *extra_args, GError **err
     VcLaunchSpec spec = r->spec;
     VcDaemon *d;
 
-    if (r->spec.mode != VC_LAUNCH_SOCKET_PATH && r->spec.mode != VC_LAUNCH_FD) {
+    if (r->spec.mode != VC_LAUNCH_SOCKET_PATH && r->spec.mode != VC_LAUNCH_FD &&
+        !(r->spec.program && r->spec.mode != VC_LAUNCH_CONNECT)) {
         g_set_error(error, VC_SIM_ERROR, VC_ERROR_UNSUPPORTED,
                     "needs a program started with the back-end program conventions (--backend)");
         return NULL;
@@ -326,6 +338,7 @@ run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *devic
     ctx.tap = r->opts->tap;
     ctx.tap_opaque = r->opts->tap_opaque;
     ctx.vq_tap = r->opts->vq_tap;
+    ctx.host_event_signal = r->opts->host_event_signal;
     ctx.trace_frame = r->opts->trace_frame;
     if (r->opts->trace_mark) {
         g_autofree char *mark = g_strdup_printf("%s begins: %s", c->id, c->summary);

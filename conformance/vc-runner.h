@@ -24,6 +24,7 @@ typedef struct VcRunOptions {
     void (*trace_mark)(void *opaque, const char *text);
     uint64_t (*trace_frame)(void *opaque);
     const char *trace_path;  /* for "FILE#frame=N" in results */
+    int host_event_signal;   /* --host-event-signal, 0 when not given */
 } VcRunOptions;
 
 /**

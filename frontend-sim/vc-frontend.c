@@ -1070,6 +1070,31 @@ vc_fe_set_vring_call(VcFrontend *fe, unsigned q, GError **error)
 }
 
 bool
+vc_fe_swap_call(VcFrontend *fe, unsigned qi, int *old_fd, GError **error)
+{
+    VcFeQueue *q = &fe->q[qi];
+    int ours, theirs, prev_ours = q->call_ours, prev_theirs = q->call_theirs;
+
+    *old_fd = -1;
+    if (!vc_fe_make_notifier(fe->cfg.call, false, &ours, &theirs, error)) {
+        return false;
+    }
+    q->call_ours = ours;
+    q->call_theirs = theirs;
+    if (q->vq) {
+        vc_vq_set_fds(q->vq, q->kick_ours, q->call_ours, q->err_ours);
+    }
+    if (!vc_fe_set_vring_fd(fe, VHOST_USER_SET_VRING_CALL, qi, theirs, error)) {
+        return false;
+    }
+    if (prev_theirs >= 0 && prev_theirs != prev_ours) {
+        close(prev_theirs);
+    }
+    *old_fd = prev_ours;
+    return true;
+}
+
+bool
 vc_fe_set_vring_err(VcFrontend *fe, unsigned q, GError **error)
 {
     if (!vc_fe_queue_notifiers(fe, q, error) ||

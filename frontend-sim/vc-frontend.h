@@ -364,6 +364,13 @@ bool vc_fe_set_vring_kick(VcFrontend *fe, unsigned q, GError **error);
 /** vc_fe_set_vring_call: sends ring @q's call notifier (NOFD for VC_NOTIFY_NONE). */
 bool vc_fe_set_vring_call(VcFrontend *fe, unsigned q, GError **error);
 
+/**
+ * vc_fe_swap_call:
+ * Gives ring @q a new call notifier of the same kind (SET_VRING_CALL) while
+ * it runs. @old_fd gets our end of the previous one (the caller owns it).
+ */
+bool vc_fe_swap_call(VcFrontend *fe, unsigned q, int *old_fd, GError **error);
+
 /** vc_fe_set_vring_err: sends ring @q's err eventfd. */
 bool vc_fe_set_vring_err(VcFrontend *fe, unsigned q, GError **error);
 

@@ -485,6 +485,7 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
     switch (spec->mode) {
     case VC_LAUNCH_SOCKET_PATH:
     case VC_LAUNCH_FD:
+    case VC_LAUNCH_BARE:
         if (!spec->program) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no program given");
             return NULL;
@@ -497,7 +498,7 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
                 return NULL;
             }
             g_ptr_array_add(argv, g_strdup_printf("--fd=%d", FD_IN_CHILD));
-        } else {
+        } else if (spec->mode == VC_LAUNCH_SOCKET_PATH) {
             g_ptr_array_add(argv, g_strdup_printf("--socket-path=%s", d->sock_path));
         }
         for (char *const *a = spec->args; a && *a; a++) {
@@ -651,7 +652,10 @@ vc_daemon_signal(VcDaemon *d, int sig)
     if (!proc_running(d) || d->pid <= 0) {
         return false;
     }
-    d->we_signalled = true;
+    /* A death after a stop signal is ours; after an event signal (SIGUSR1) it is a crash. */
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGKILL || sig == SIGQUIT || sig == SIGHUP) {
+        d->we_signalled = true;
+    }
     /* The group first; fall back to the pid if the child had no time to call setpgid(). */
     if (kill(-d->pid, sig) < 0) {
         return kill(d->pid, sig) == 0;

@@ -26,6 +26,7 @@ typedef enum VcLaunchMode {
     VC_LAUNCH_COMMAND,      /* a command template; {socket} becomes the socket path */
     VC_LAUNCH_CONNECT,      /* nothing to start: connect to an existing socket */
     VC_LAUNCH_LISTEN,       /* we listen on the path; the daemon (if started) connects */
+    VC_LAUNCH_BARE,         /* PROGRAM ARGS... with no socket option (convention tests) */
 } VcLaunchMode;
 
 /** VcLaunchSpec: what to start. Strings are borrowed. */

@@ -302,6 +302,43 @@ sigterm_ends_it(VcCtx *ctx)
     return vc_ctx_done(ctx);
 }
 
+static VcVerdict
+bad_init_exits_early(VcCtx *ctx)
+{
+    g_autofree char *opt = g_strdup_printf("--socket-path=/nonexistent-vc-%d/sock", (int)getpid());
+    char *extra[2] = {opt, NULL};
+    VcDaemon *d;
+    int status;
+
+    /* The only socket option is one it cannot honour: its initialisation must fail. */
+    d = vc_ctx_launch(ctx, VC_LAUNCH_BARE, extra);
+    if (!d) {
+        if (launch_failed_not_daemon(ctx)) {
+            return vc_ctx_done(ctx);
+        }
+        /* It exited before creating its socket: what we want, when the status is not 0. */
+        if (strstr(ctx->err->message, "exited with status 0")) {
+            vc_ctx_violation(ctx, "with a socket path it cannot create, it exited with status 0");
+        } else if (strstr(ctx->err->message, "exited with status")) {
+            vc_ctx_note(ctx, "%s", ctx->err->message);
+        } else {
+            vc_ctx_violation(ctx, "with a socket path it cannot create: %s", ctx->err->message);
+        }
+        g_clear_error(VC_ERR(ctx));
+        return vc_ctx_done(ctx);
+    }
+    if (!vc_daemon_wait_exit(d, 3000)) {
+        vc_ctx_violation(ctx, "with a socket path it cannot create, it still runs after 3 s");
+        return vc_ctx_done(ctx);
+    }
+    status = vc_daemon_exit_status(d);
+    vc_expect(ctx, status != 0, "with a socket path it cannot create, it exited with status 0");
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "a failed initialisation ended it with status %d", status);
+    }
+    return vc_ctx_done(ctx);
+}
+
 static const VcCheck checks[] = {
     {"VU-CLI-01", "vhost-user.rst#backend-program-conventions", VC_MUST, 0, 0, VC_CHECK_LAUNCH,
      "--socket-path=PATH makes the program listen on PATH", "cli-no-socket-path",
@@ -319,6 +356,9 @@ static const VcCheck checks[] = {
      "the program does not daemonize itself", "cli-daemonize", does_not_daemonize},
     {"VU-CLI-06", "vhost-user.rst#backend-program-conventions", VC_MUST, 0, 0, VC_CHECK_LAUNCH,
      "SIGTERM ends the program within a few seconds", "cli-ignore-sigterm", sigterm_ends_it},
+    {"VU-CLI-07", "vhost-user.rst#backend-program-conventions", VC_SHOULD, 0, 0, VC_CHECK_LAUNCH,
+     "a failed initialisation (socket path it cannot create) ends it early, non-zero",
+     "cli-no-exit-on-bad-socket", bad_init_exits_early},
 };
 
 const VcCheckArea vc_area_cli = {"cli", checks, G_N_ELEMENTS(checks)};

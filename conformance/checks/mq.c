@@ -81,12 +81,75 @@ queue_indexes(VcCtx *ctx)
     return vc_ctx_done(ctx);
 }
 
+static VcVerdict
+queues_enabled_independently(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) a = vc_chk_open(ctx, NULL, 8);
+    g_autoptr(VcTraffic) b = NULL;
+    g_autoptr(GString) what = g_string_new(NULL);
+    VcFrontend *fe;
+    unsigned qa, qb = G_MAXUINT, got;
+    uint16_t used;
+
+    if (!a) {
+        return vc_ctx_done(ctx);
+    }
+    fe = a->fe;
+    qa = vc_chk_queue(a);
+    unsigned stride = a->ops->queue_stride ? a->ops->queue_stride : 1;
+    for (unsigned q = qa + stride; q < fe->num_queues && qb == G_MAXUINT; q += stride) {
+        if (fe->q[q].vq) {
+            b = vc_traffic_new(fe, q, 8, NULL);
+            if (b) {
+                qb = q;
+            }
+        }
+    }
+    if (!b) {
+        return vc_ctx_skip(ctx, "needs a second ring with traffic (multiqueue device)");
+    }
+    if (!vc_fe_has_feature(fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
+        return vc_ctx_skip(ctx, "rings cannot be disabled without PROTOCOL_FEATURES");
+    }
+    if (vc_chk_round(ctx, a, 8) != 8 || vc_chk_round(ctx, b, 8) != 8) {
+        return vc_ctx_skip(ctx, "inconclusive: the rings did not both work");
+    }
+    VC_TRY(ctx, vc_fe_set_vring_enable(fe, qb, false, VC_ERR(ctx)));
+    if (!vc_ctx_settle(ctx, fe, 0)) {
+        return vc_ctx_done(ctx);
+    }
+    got = vc_chk_round(ctx, a, 8);
+    if (!vc_expect(ctx, got == 8, "disabling ring %u stopped ring %u too (%u of 8 completed)", qb,
+                   qa, got)) {
+        return vc_ctx_done(ctx);
+    }
+    used = vc_vq_used_idx(b->vq);
+    vc_traffic_post(b, 8);
+    vc_vq_kick(b->vq);
+    if (!vc_chk_quiet(ctx, b, used, what)) {
+        if (!vc_ctx_failed(ctx)) {
+            vc_ctx_violation(ctx, "disabled ring %u: %s", qb, what->str);
+        }
+        return vc_ctx_done(ctx);
+    }
+    VC_TRY(ctx, vc_fe_set_vring_enable(fe, qb, true, VC_ERR(ctx)));
+    got = vc_traffic_wait(b, 8, vc_ctx_wait_ms(ctx));
+    vc_expect(ctx, got == 8, "re-enabled ring %u completed %u of 8", qb, got);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "ring %u disabled and re-enabled while ring %u ran", qb, qa);
+    }
+    return vc_ctx_done(ctx);
+}
+
 static const VcCheck checks[] = {
     {"VU-MQ-01", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO, VC_PF(MQ), 0,
      "GET_QUEUE_NUM answers a u64 of at least 1", "queue-num-zero", queue_num_positive},
     {"VU-MQ-02", "vhost-user.rst#multiple-queue-support", VC_MUST, VC_F_PROTO, VC_PF(MQ), 0,
      "every ring below GET_QUEUE_NUM can be set up; one beyond it is refused without harm",
      "crash-on-bad-index", queue_indexes},
+    {"VU-MQ-03", "vhost-user.rst#multiple-queue-support", VC_MUST, VC_F_PROTO, VC_PF(MQ),
+     VC_CHECK_DATAPATH, "each ring is enabled and disabled on its own while others run",
+     "blk:enable-applies-to-all", queues_enabled_independently},
 };
 
 const VcCheckArea vc_area_mq = {"mq", checks, G_N_ELEMENTS(checks)};

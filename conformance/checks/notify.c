@@ -3,11 +3,15 @@
  * SET_VRING_CALL, SET_VRING_ERR, "Platform support"; virtio 1.x 2.7.10
  * (used buffer notification suppression); SPEC-FACTS 7.2 and 7.7.
  */
+#include <dirent.h>
 #include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vc-chk.h"
 #include "vc-error.h"
+#include "vc-msg-table.h"
 
 #define N 8
 
@@ -212,10 +216,173 @@ err_fd_on_ring_error(VcCtx *ctx)
     return vc_ctx_done(ctx);
 }
 
+/* Counts fds of @pid whose link names @name (memfd probes). */
+static int
+fds_named(GPid pid, const char *name)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/fd", (int)pid);
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!dh) {
+        return -1;
+    }
+    while ((e = readdir(dh))) {
+        char link[512];
+        g_autofree char *path = g_strdup_printf("%s/%s", dir, e->d_name);
+        ssize_t l = readlink(path, link, sizeof(link) - 1);
+        if (l > 0) {
+            link[l] = '\0';
+            n += strstr(link, name) != NULL;
+        }
+    }
+    closedir(dh);
+    return n;
+}
+
+static VcVerdict
+kick_fd_rules(VcCtx *ctx)
+{
+    VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree char *name = NULL;
+    g_autofree char *how = NULL;
+    g_autoptr(GError) err = NULL;
+    GPid pid = vc_ctx_daemon_pid(ctx);
+    int probe, held;
+
+    if (!fe) {
+        return vc_ctx_done(ctx);
+    }
+    /* NOFD clear but no fd: refused or ignored, never a crash. */
+    vc_msg_init(req, VHOST_USER_SET_VRING_KICK, vc_fe_want_ack(fe));
+    req->payload.u64 = 0;
+    req->hdr.size = 8;
+    (void)vc_fe_request(fe, req, NULL, &err);
+    if (vc_ctx_daemon_dead(ctx, 200, &how)) {
+        vc_ctx_violation(ctx, "SET_VRING_KICK without its fd: the daemon %s", how);
+        return vc_ctx_done(ctx);
+    }
+    if (!err && vc_chk_has_reply_ack(fe)) {
+        vc_ctx_violation(ctx, "SET_VRING_KICK without the NOFD bit and without an fd was acked 0");
+        return vc_ctx_done(ctx);
+    }
+    g_clear_error(&err);
+    if (!pid) {
+        vc_ctx_note(ctx, "a kick without its fd was refused; the stray-fd half needs the pid");
+        return vc_ctx_done(ctx);
+    }
+    fe = vc_ctx_open(ctx, NULL, false);
+    if (!fe) {
+        return vc_ctx_done(ctx);
+    }
+    /* NOFD set and an fd anyway: the fd must be closed, as libvhost-user does. */
+    name = g_strdup_printf("vc-kick-probe-%d-%u", (int)getpid(), g_random_int());
+    probe = memfd_create(name, MFD_CLOEXEC);
+    if (probe < 0) {
+        return vc_ctx_error(ctx, "memfd_create: %s", g_strerror(errno));
+    }
+    vc_msg_init(req, VHOST_USER_SET_VRING_KICK, vc_fe_want_ack(fe));
+    req->payload.u64 = VHOST_USER_VRING_NOFD_MASK;
+    req->hdr.size = 8;
+    req->fds[0] = probe;
+    req->nfds = 1;
+    (void)vc_fe_request(fe, req, NULL, &err);
+    close(probe);
+    if (!vc_ctx_settle(ctx, fe, 50)) {
+        return vc_ctx_done(ctx);
+    }
+    held = fds_named(pid, name);
+    vc_expect(ctx, held == 0, "SET_VRING_KICK with the NOFD bit and a stray fd: the daemon still "
+              "holds that fd");
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "a kick without its fd was refused; a stray fd with NOFD was closed");
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+eventfd_kick_with_inband(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
+    unsigned got;
+
+    if (!t) {
+        return vc_ctx_done(ctx);
+    }
+    if (!vc_fe_has_pfeature(t->fe, VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS)) {
+        return vc_ctx_skip(ctx, "INBAND_NOTIFICATIONS was not negotiated");
+    }
+    /* A kick fd was given: eventfd kicks take priority over in-band ones. */
+    got = vc_chk_round(ctx, t, N);
+    got += vc_chk_round(ctx, t, N);
+    vc_expect(ctx, got == 2 * N, "with INBAND_NOTIFICATIONS negotiated and a kick eventfd, "
+              "eventfd kicks completed %u of %u requests", got, 2 * N);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "eventfd kicks worked with in-band notifications negotiated");
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+new_call_fd_only(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
+    unsigned q, got, old_calls = 0, new_calls = 0;
+    int old = -1;
+
+    if (!t) {
+        return vc_ctx_done(ctx);
+    }
+    q = vc_chk_queue(t);
+    if (t->vq->call_fd < 0) {
+        return vc_ctx_skip(ctx, "no call fd");
+    }
+    if (vc_chk_round(ctx, t, N) != N) {
+        return vc_ctx_skip(ctx, "inconclusive: the ring did not work");
+    }
+    VC_TRY(ctx, vc_fe_swap_call(t->fe, q, &old, VC_ERR(ctx)));
+    /* Drain what the old fd got before the ack; from now on it must stay silent. */
+    for (uint64_t v; read(old, &v, sizeof(v)) == sizeof(v);) {
+    }
+    got = vc_chk_round(ctx, t, N);
+    got += vc_chk_round(ctx, t, N);
+    while (vc_vq_take_call(t->vq) > 0) {
+    }
+    new_calls = (unsigned)t->vq->n_calls;
+    for (uint64_t v; read(old, &v, sizeof(v)) == sizeof(v);) {
+        old_calls++;
+    }
+    close(old);
+    if (!vc_expect(ctx, got == 2 * N, "after the call fd swap, %u of %u requests completed", got,
+                   2 * N)) {
+        return vc_ctx_done(ctx);
+    }
+    vc_expect(ctx, old_calls == 0, "after SET_VRING_CALL was acked, the old call fd was still "
+              "signalled");
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "only the new call fd was signalled after the swap (%u calls)",
+                    new_calls);
+    }
+    return vc_ctx_done(ctx);
+}
+
 static const VcCheck checks[] = {
     {"VU-KICK-01", "vhost-user.rst#front-end-message-types", VC_SHOULD, 0, 0, VC_CHECK_DATAPATH,
      "SET_VRING_KICK with NOFD makes the back end poll the avail ring", "no-kick-polling",
      kick_nofd_polls},
+    {"VU-KICK-02", "vhost-user.rst#front-end-message-types", VC_MUST, 0, 0, 0,
+     "SET_VRING_KICK without its fd is refused; a stray fd with NOFD is closed",
+     "kick-nofd-fd-leak", kick_fd_rules},
+    {"VU-KICK-03", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO,
+     VC_PF(INBAND_NOTIFICATIONS), VC_CHECK_DATAPATH,
+     "with in-band notifications negotiated, a kick eventfd still takes priority",
+     "inband-only-kicks", eventfd_kick_with_inband},
+    {"VU-CALL-02", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO,
+     VC_PF(REPLY_ACK), VC_CHECK_DATAPATH,
+     "after SET_VRING_CALL is acked, only the new call fd is signalled", "old-call-fd",
+     new_call_fd_only},
     {"VU-CALL-01", "vhost-user.rst#front-end-message-types", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
      "SET_VRING_CALL with NOFD is accepted and the used ring still advances", "needs-call-fd",
      call_nofd_accepted},

@@ -8,6 +8,8 @@
  * daemon that simply never processes anything is not mistaken for one that
  * obeys the rule (such a run is reported as inconclusive, a SKIP).
  */
+#include <unistd.h>
+
 #include "vc-chk.h"
 #include "vc-msg-table.h"
 
@@ -154,7 +156,7 @@ ring_begins_disabled(VcCtx *ctx)
         }
         return vc_ctx_done(ctx);
     }
-    VC_TRY(ctx, vc_fe_set_vring_enable(fe, 0, true, VC_ERR(ctx)));
+    VC_TRY(ctx, vc_fe_set_vring_enable(fe, vc_chk_queue(t), true, VC_ERR(ctx)));
     if (confirm_works(ctx, t, N, true, "after SET_VRING_ENABLE 1")) {
         vc_ctx_note(ctx, "kicked but not enabled: nothing; enabled: %u completed", N);
     }
@@ -245,6 +247,121 @@ no_protocol_features_enables(VcCtx *ctx)
     return vc_ctx_done(ctx);
 }
 
+static VcVerdict
+changes_while_running(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
+    VcFrontend *fe;
+    unsigned q, got;
+    int old = -1;
+
+    if (!t) {
+        return vc_ctx_done(ctx);
+    }
+    fe = t->fe;
+    q = vc_chk_queue(t);
+    if (vc_chk_round(ctx, t, N) != N) {
+        return vc_ctx_skip(ctx, "inconclusive: the ring did not complete %u requests", N);
+    }
+    /* vhost-user.rst "Ring states": some settings change while rings run. */
+    VC_TRY(ctx, vc_fe_swap_call(fe, q, &old, VC_ERR(ctx)));
+    if (old >= 0) {
+        close(old);
+    }
+    if (!vc_ctx_settle(ctx, fe, 0)) {
+        return vc_ctx_done(ctx);
+    }
+    got = vc_chk_round(ctx, t, N);
+    if (!vc_expect(ctx, got == N, "after a new SET_VRING_CALL on the running ring, %u of %u "
+                   "requests completed", got, N)) {
+        return vc_ctx_done(ctx);
+    }
+    if (vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_LOG_SHMFD) &&
+        (fe->features_offered & (1ull << VHOST_F_LOG_ALL))) {
+        VC_TRY(ctx, vc_fe_set_log_base(fe, 0, VC_ERR(ctx)));
+        VC_TRY(ctx, vc_fe_set_logging(fe, true, true, VC_ERR(ctx)));
+        got = vc_chk_round(ctx, t, N);
+        VC_TRY(ctx, vc_fe_set_logging(fe, false, false, VC_ERR(ctx)));
+        got += vc_chk_round(ctx, t, N);
+        if (!vc_expect(ctx, got == 2 * N, "toggling LOG_ALL and the ring's log flag while it ran "
+                       "stalled it (%u of %u completed)", got, 2 * N)) {
+            return vc_ctx_done(ctx);
+        }
+    }
+    if (vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) && fe->profile->mem_slots &&
+        !fe->cfg.no_mem_slots) {
+        int r = vc_gmem_add_simple(fe->gm, 0x300000000ull, 0x100000, false);
+        if (r < 0) {
+            return vc_ctx_error(ctx, "guest memory: %s", g_strerror(-r));
+        }
+        VC_TRY(ctx, vc_fe_add_mem_reg(fe, (unsigned)r, VC_ERR(ctx)));
+        VC_TRY(ctx, vc_traffic_relocate(t, (unsigned)r, VC_ERR(ctx)));
+        if (!vc_ctx_settle(ctx, fe, 0)) {
+            return vc_ctx_done(ctx);
+        }
+        got = vc_chk_round(ctx, t, N);
+        if (!vc_expect(ctx, got == N, "after ADD_MEM_REG while the ring ran, %u of %u requests "
+                       "in the new region completed", got, N)) {
+            return vc_ctx_done(ctx);
+        }
+    }
+    vc_ctx_note(ctx, "the ring kept running across a call fd swap%s%s",
+                vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_LOG_SHMFD) ? ", logging on and off"
+                                                                          : "",
+                vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
+                    ? " and a new memory region" : "");
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+one_ring_reset_others_run(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) a = vc_chk_open(ctx, NULL, N);
+    g_autoptr(VcTraffic) b = NULL;
+    VcFrontend *fe;
+    unsigned qa, qb = G_MAXUINT, got;
+    uint32_t base;
+
+    if (!a) {
+        return vc_ctx_done(ctx);
+    }
+    fe = a->fe;
+    qa = vc_chk_queue(a);
+    /* Another ring of the same kind: the device's traffic ring plus its stride (blk: 1). */
+    unsigned stride = a->ops->queue_stride ? a->ops->queue_stride : 1;
+    for (unsigned q = qa + stride; q < fe->num_queues && qb == G_MAXUINT; q += stride) {
+        if (fe->q[q].vq) {
+            b = vc_traffic_new(fe, q, N, NULL);
+            if (b) {
+                qb = q;
+            }
+        }
+    }
+    if (!b) {
+        return vc_ctx_skip(ctx, "needs a second ring with traffic (multiqueue device)");
+    }
+    if (vc_chk_round(ctx, a, N) != N || vc_chk_round(ctx, b, N) != N) {
+        return vc_ctx_skip(ctx, "inconclusive: the rings did not both work");
+    }
+    /* RING_RESET as QEMU does it: one ring stopped and set up again, the other untouched. */
+    VC_TRY(ctx, vc_fe_get_vring_base(fe, qb, &base, VC_ERR(ctx)));
+    got = vc_chk_round(ctx, a, N);
+    if (!vc_expect(ctx, got == N, "while ring %u was stopped, ring %u completed %u of %u",
+                   qb, qa, got, N)) {
+        return vc_ctx_done(ctx);
+    }
+    if (!vc_chk_restart_ring(ctx, b, (uint16_t)base)) {
+        return vc_ctx_done(ctx);
+    }
+    got = vc_chk_round(ctx, b, N) + vc_chk_round(ctx, a, N);
+    vc_expect(ctx, got == 2 * N, "after ring %u was restarted, %u of %u requests on both rings "
+              "completed", qb, got, 2 * N);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "ring %u stopped and restarted while ring %u kept running", qb, qa);
+    }
+    return vc_ctx_done(ctx);
+}
+
 static const VcCheck checks[] = {
     {"VU-RING-01", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
      "a stopped ring (no kick yet) is not processed at all", "process-on-set-kick",
@@ -270,6 +387,12 @@ static const VcCheck checks[] = {
     {"VU-RING-08", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
      "without PROTOCOL_FEATURES negotiated, rings are enabled at once", "always-need-enable",
      no_protocol_features_enables},
+    {"VU-RING-09", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "call fd, logging and memory can change while a ring runs, without a stall",
+     "call-swap-stalls", changes_while_running},
+    {"VU-RING-10", "vhost-user.rst#ring-states", VC_MUST, 0, 0, VC_CHECK_DATAPATH,
+     "one ring can be stopped and restarted while the others keep running", "blk:stop-stops-all",
+     one_ring_reset_others_run},
 };
 
 const VcCheckArea vc_area_ring = {"ring", checks, G_N_ELEMENTS(checks)};

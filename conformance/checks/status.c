@@ -145,6 +145,79 @@ backend_req_fd_acked(VcCtx *ctx)
     return vc_ctx_done(ctx);
 }
 
+static VcVerdict
+reset_owner_keeps_state(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
+    unsigned q, got;
+    uint32_t base;
+    g_autoptr(GError) err = NULL;
+
+    if (!t) {
+        return vc_ctx_done(ctx);
+    }
+    q = vc_chk_queue(t);
+    if (vc_chk_round(ctx, t, N) != N) {
+        return vc_ctx_skip(ctx, "inconclusive: the ring did not work");
+    }
+    /* vhost-user.rst RESET_OWNER (deprecated): ignore it, or only disable the rings. */
+    if (!vc_fe_simple(t->fe, VHOST_USER_RESET_OWNER, 0, true, NULL, &err) &&
+        !g_error_matches(err, VC_SIM_ERROR, VC_ERROR_NACK)) {
+        vc_ctx_violation(ctx, "RESET_OWNER: %s", err->message);
+        return vc_ctx_done(ctx);
+    }
+    VC_TRY(ctx, vc_fe_get_vring_base(t->fe, q, &base, VC_ERR(ctx)));
+    if (!vc_chk_restart_ring(ctx, t, (uint16_t)base)) {
+        return vc_ctx_done(ctx);
+    }
+    got = vc_chk_round(ctx, t, N);
+    vc_expect(ctx, got == N, "after RESET_OWNER, enabling and kicking the ring again (no new "
+              "handshake): %u of %u requests completed: features or memory were thrown away",
+              got, N);
+    if (!ctx->violated) {
+        vc_ctx_note(ctx, "after RESET_OWNER the ring ran again with the old features and memory");
+    }
+    return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+status_zero_then_restart(VcCtx *ctx)
+{
+    g_autoptr(VcTraffic) t = vc_chk_open(ctx, NULL, N);
+    static const VcStep again[] = {VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK,
+                                   VC_STEP_SET_VRING_CALL, VC_STEP_MEM, VC_STEP_END};
+    static const VcStep driver_ok[] = {VC_STEP_STATUS_DRIVER_OK, VC_STEP_END};
+    const unsigned rounds = 20;
+    VcFrontend *fe;
+
+    if (!t) {
+        return vc_ctx_done(ctx);
+    }
+    fe = t->fe;
+    if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_STATUS)) {
+        return vc_ctx_skip(ctx, "STATUS was not negotiated");
+    }
+    for (unsigned i = 0; i < rounds; i++) {
+        uint32_t base;
+        unsigned got = vc_chk_round(ctx, t, 4);
+        if (got != 4) {
+            vc_ctx_violation(ctx, "start %u after SET_STATUS 0: %u of 4 requests completed", i,
+                             got);
+            return vc_ctx_done(ctx);
+        }
+        /* QEMU's stop: status 0, disable, GET_VRING_BASE; then a full start again. */
+        VC_TRY(ctx, vc_fe_set_status(fe, 0, VC_ERR(ctx)));
+        VC_TRY(ctx, vc_fe_get_vring_base(fe, vc_chk_queue(t), &base, VC_ERR(ctx)));
+        VC_TRY(ctx, vc_fe_run_steps(fe, again, VC_ERR(ctx)));
+        if (!vc_chk_restart_ring(ctx, t, (uint16_t)base)) {
+            return vc_ctx_done(ctx);
+        }
+        VC_TRY(ctx, vc_fe_run_steps(fe, driver_ok, VC_ERR(ctx)));
+    }
+    vc_ctx_note(ctx, "%u stop (SET_STATUS 0) and start cycles, each with traffic", rounds);
+    return vc_ctx_done(ctx);
+}
+
 static const VcCheck checks[] = {
     {"VU-STS-01", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO, VC_PF(STATUS),
      0, "GET_STATUS reflects the status set with SET_STATUS", "status-not-stored",
@@ -156,6 +229,12 @@ static const VcCheck checks[] = {
      VC_PF(RESET_DEVICE), VC_CHECK_DATAPATH, "RESET_DEVICE returns the device to its initial "
      "state (status 0) and keeps the connection and ownership", "reset-keeps-status",
      reset_restores_initial_state},
+    {"VU-RST-01", "vhost-user.rst#front-end-message-types", VC_SHOULD, 0, 0, VC_CHECK_DATAPATH,
+     "RESET_OWNER keeps features and memory: the ring runs again without a new handshake",
+     "reset-owner-drops-state", reset_owner_keeps_state},
+    {"VU-STS-02", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO, VC_PF(STATUS),
+     VC_CHECK_DATAPATH, "after SET_STATUS 0 the device starts again, stop after stop",
+     "status-zero-breaks", status_zero_then_restart},
     {"VU-BCH-04", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO,
      VC_PF(BACKEND_REQ) | VC_PF(REPLY_ACK), 0,
      "SET_BACKEND_REQ_FD is acked with 0 when it succeeds", "nack-backend-req",

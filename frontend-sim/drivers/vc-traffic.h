@@ -32,6 +32,8 @@ typedef struct VcTrafficOps {
     const char *device;
     /* The ring the generic checks drive (e.g. rng 0, blk 0, net 0 = receiveq1). */
     unsigned queue;
+    /* Rings of the same kind follow every queue_stride rings (net: 2, RX rings); 0 means 1. */
+    unsigned queue_stride;
     /* Allocate @n requests on ring @q (guest buffers at set-up time only). */
     void *(*create)(VcFrontend *fe, unsigned q, unsigned n, GError **error);
     void (*destroy)(void *drv);
