@@ -3,6 +3,7 @@
  * list the catalog, or run a subcommand (bench).
  */
 #include <errno.h>
+#include <signal.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +40,7 @@ typedef struct Cli {
     char *ring_size;
     char *trace;
     gboolean trace_datapath;
+    char *host_event;
 } Cli;
 
 typedef struct Stream {
@@ -282,6 +284,7 @@ cli_clear(Cli *cli)
     g_free(cli->junit);
     g_free(cli->json);
     g_free(cli->ring_size);
+    g_free(cli->host_event);
     g_free(cli->trace);
     g_strfreev(cli->only);
     g_strfreev(cli->skip);
@@ -322,6 +325,9 @@ run_checks_with(Cli *cli, int argc, char **argv)
         {"start-timeout", 0, 0, G_OPTION_ARG_STRING, &cli->start_timeout,
          "How long the daemon may take to listen (default 5s)", "DURATION"},
         {"ring-size", 0, 0, G_OPTION_ARG_STRING, &cli->ring_size, "Ring size (default 256)", "N"},
+        {"host-event-signal", 0, 0, G_OPTION_ARG_STRING, &cli->host_event,
+         "A signal that makes the daemon change its config host-side (our reference blk "
+         "daemon: SIGUSR1); checks that need such an event are skipped without it", "SIG"},
         {"format", 0, 0, G_OPTION_ARG_STRING, &cli->format,
          "Output on stdout: tap or text (default: text on a terminal, tap otherwise); with "
          "--list: text, md or json", "FORMAT"},
@@ -419,6 +425,21 @@ run_checks_with(Cli *cli, int argc, char **argv)
             }
             g_printerr("vhost-conform: unknown profile '%s' (known: %s)\n", cli->profile,
                        names->str);
+            return EXIT_USAGE;
+        }
+    }
+    if (cli->host_event) {
+        static const struct { const char *name; int sig; } sigs[] = {
+            {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGHUP", SIGHUP},
+        };
+        for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
+            if (g_ascii_strcasecmp(cli->host_event, sigs[i].name) == 0 ||
+                g_ascii_strcasecmp(cli->host_event, sigs[i].name + 3) == 0) {
+                ro.host_event_signal = sigs[i].sig;
+            }
+        }
+        if (!ro.host_event_signal) {
+            g_printerr("vhost-conform: --host-event-signal takes SIGUSR1, SIGUSR2 or SIGHUP\n");
             return EXIT_USAGE;
         }
     }
