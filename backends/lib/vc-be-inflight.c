@@ -319,13 +319,7 @@ start_packed(VcBe *be, VcBeVring *vq, VcInflightPacked *reg)
         reg->desc[i].inflight = 0;
         i = reg->desc[i].next;
     }
-    vq->used_idx = reg->used_idx % vq->num;
-    vq->used_wrap = reg->used_wrap_counter != 0;
-    vq->signalled_valid = false;
-    if (be->mutant == VC_MUT_INFLIGHT_NO_RESUBMIT) {
-        return false;
-    }
-    for (uint32_t i = 0; i < vq->num; i++) {
+    for (uint32_t i = 0; i < vq->num && be->mutant != VC_MUT_INFLIGHT_NO_RESUBMIT; i++) {
         if (reg->desc[i].inflight == 1) {
             vq->resubmit[n++] = (uint16_t)i;
             slots += reg->desc[i].num;
@@ -335,8 +329,14 @@ start_packed(VcBe *be, VcBeVring *vq, VcInflightPacked *reg)
         }
     }
     if (n == 0) {
+        /* Nothing in flight: the ring's base (SET_VRING_BASE) is the truth. */
+        reg->used_idx = reg->old_used_idx = vq->used_idx;
+        reg->used_wrap_counter = reg->old_used_wrap_counter = vq->used_wrap;
         return false;
     }
+    vq->used_idx = reg->used_idx % vq->num;
+    vq->used_wrap = reg->used_wrap_counter != 0;
+    vq->signalled_valid = false;
     qsort_r(vq->resubmit, n, sizeof(vq->resubmit[0]), cmp_counter_packed, reg->desc);
     vq->resubmit_num = n;
     vq->resubmit_pos = 0;
@@ -367,7 +367,7 @@ vc_be_inflight_fetch_packed(VcBe *be, VcBeVring *vq, const struct vring_packed_d
     for (unsigned k = 0; k < n; k++) {
         uint16_t f = reg->free_head;
 
-        if (f >= reg->desc_num || head >= reg->desc_num) {
+        if (f >= vq->num || head >= vq->num) {
             vc_be_note(be, "ring %u: inflight free list exhausted", vq->index);
             return head;
         }
@@ -397,7 +397,9 @@ vc_be_inflight_push_packed(VcBe *be, VcBeVring *vq, uint16_t slot)
 {
     VcInflightPacked *reg = vq->inflight;
 
-    if (be->mutant == VC_MUT_INFLIGHT_NOT_TRACKED || slot >= reg->desc_num) {
+    /* The region is the front end's memory: never index with it unchecked. */
+    if (be->mutant == VC_MUT_INFLIGHT_NOT_TRACKED || slot >= vq->num ||
+        reg->desc[slot].last >= vq->num) {
         return;
     }
     reg->desc[reg->desc[slot].last].next = reg->free_head;
@@ -414,7 +416,7 @@ vc_be_inflight_flush_packed(VcBe *be, VcBeVring *vq)
         return;
     }
     for (uint32_t k = 0; k < vq->batch_num && k < vq->num; k++) {
-        reg->desc[vq->batch[k]].inflight = 0;
+        reg->desc[vq->batch[k]].inflight = 0;   /* slots < num: checked when pushed */
     }
     __atomic_thread_fence(__ATOMIC_RELEASE);
     reg->old_free_head = reg->free_head;

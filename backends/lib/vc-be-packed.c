@@ -154,7 +154,7 @@ resubmit_pop(VcBe *be, VcBeVring *vq, VcBeChain *c, const char **err)
     for (uint16_t k = 0; k < num; k++) {
         struct vring_packed_desc d;
 
-        if (j >= reg->desc_num) {
+        if (j >= vq->num) {
             *err = "inflight region chain leaves the region";
             return -1;
         }
@@ -193,6 +193,11 @@ vc_be_packed_pop(VcBe *be, VcBeVring *vq, VcBeChain *c, const char **err)
     if (vq->inflight && vq->batch_num) {
         /* The spec's packed algorithm commits a used batch before the next fetch. */
         vc_be_packed_flush(be, vq);
+    }
+    if (vq->last_avail_idx >= vq->num || vq->used_idx >= vq->num) {
+        /* SET_VRING_BASE named a slot beyond the ring (or the ring shrank). */
+        *err = "ring base beyond the ring size";
+        return -1;
     }
     if (vq->resubmit_pos < vq->resubmit_num) {
         return resubmit_pop(be, vq, c, err);
@@ -264,8 +269,13 @@ vc_be_packed_unpop(VcBe *be, VcBeVring *vq, const VcBeChain *c)
 void
 vc_be_packed_push(VcBe *be, VcBeVring *vq, uint16_t id, uint16_t ndescs, uint32_t len)
 {
-    struct vring_packed_desc *d = &vq->pdesc[vq->used_idx];
+    struct vring_packed_desc *d;
     uint16_t flags = vq->used_wrap ? (PF_AVAIL | PF_USED) : 0;
+
+    if (vq->used_idx >= vq->num || ndescs > vq->num) {
+        return;
+    }
+    d = &vq->pdesc[vq->used_idx];
 
     d->id = htole16(id);
     d->len = htole32(len);
@@ -341,6 +351,9 @@ vc_be_packed_replay(VcBe *be, VcBeVring *vq)
     uint16_t slot = vq->used_idx ? vq->used_idx - 1 : (uint16_t)(vq->num - 1);
     struct vring_packed_desc d;
 
+    if (slot >= vq->num) {
+        return;
+    }
     memcpy(&d, (const void *)&vq->pdesc[slot], sizeof(d));
     vc_be_packed_push(be, vq, le16toh(d.id), 1, le32toh(d.len));
     vc_be_packed_flush(be, vq);
