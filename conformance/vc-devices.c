@@ -26,7 +26,7 @@ static const VcDeviceInfo devices[] = {
          F(VIRTIO_NET_F_MTU) | F(VIRTIO_NET_F_MQ),
      false},
     /* hw/virtio/vhost-user-fs.c: hiprio + request queue; QEMU keeps the config. */
-    {"fs", VIRTIO_ID_FS, 2, 0, 0, false},
+    {"fs", VIRTIO_ID_FS, 2, 0, 0, true},
     /* hw/display/vhost-user-gpu.c: control + cursor; 16-byte virtio_gpu_config. */
     {"gpu", VIRTIO_ID_GPU, 2, 16, 0, false},
     {"vsock", VIRTIO_ID_VSOCK, 3, 8, 0, false},

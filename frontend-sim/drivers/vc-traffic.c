@@ -2,6 +2,7 @@
  * vc-traffic.c -- the table of device traffic and its generic helpers.
  */
 #include "vc-drv-blk.h"
+#include "vc-drv-fs.h"
 #include "vc-drv-rng.h"
 #include "vc-error.h"
 #include "vc-traffic.h"
@@ -10,6 +11,7 @@
 static const VcTrafficOps *const traffic_table[] = {
     &vc_rng_traffic_ops,
     &vc_blk_traffic_ops,
+    &vc_fs_traffic_ops,
 };
 
 const VcTrafficOps *
