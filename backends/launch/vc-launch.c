@@ -663,6 +663,47 @@ vc_daemon_signal(VcDaemon *d, int sig)
     return true;
 }
 
+/*
+ * A program that daemonized anyway (it forked, called setsid() and its parent exited) left
+ * our process group; it still serves the socket in our private directory, so the socket's
+ * peer credentials name it. Ends it: SIGTERM, then SIGKILL after a second.
+ */
+static void
+stop_escaped(VcDaemon *d)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    gint64 deadline;
+    int fd, err = 0;
+
+    if (!d->own_sock || !d->sock_path || d->mode != VC_LAUNCH_SOCKET_PATH) {
+        return;
+    }
+    /* Its socket may appear just after its parent exited. */
+    deadline = g_get_monotonic_time() + 300 * 1000;
+    while (!is_socket(d->sock_path) && g_get_monotonic_time() < deadline) {
+        g_usleep(5000);
+    }
+    fd = unix_connect(d->sock_path, &err);
+    if (fd < 0) {
+        return;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0 ||
+        cred.pid == getpid() || cred.uid != getuid()) {
+        close(fd);
+        return;
+    }
+    close(fd);
+    g_debug("launch: %s left its process group as pid %d; stopping it", d->describe,
+            (int)cred.pid);
+    kill(cred.pid, SIGTERM);
+    deadline = g_get_monotonic_time() + 1000 * 1000;
+    while (kill(cred.pid, 0) == 0 && g_get_monotonic_time() < deadline) {
+        g_usleep(5000);
+    }
+    kill(cred.pid, SIGKILL);
+}
+
 bool
 vc_daemon_stop(VcDaemon *d)
 {
@@ -675,6 +716,10 @@ vc_daemon_stop(VcDaemon *d)
         /* Whatever it forked may still run in its group (never kill(0): that is our group). */
         if (d->pid > 0) {
             kill(-d->pid, SIGKILL);
+        }
+        if (!d->we_signalled && g_subprocess_get_if_exited(d->proc) &&
+            g_subprocess_get_exit_status(d->proc) == 0) {
+            stop_escaped(d);
         }
         return false;
     }
