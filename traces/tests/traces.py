@@ -343,10 +343,11 @@ class FakeDaemon(threading.Thread):
     (NEED_REPLY set) on the channel and reads the answer, then acks.
     """
 
-    def __init__(self, path, bch_request=2):
+    def __init__(self, path, bch_request=2, close_on=None):
         super().__init__(daemon=True)
         self.path = path
         self.bch_request = bch_request
+        self.close_on = close_on
         self.answers = []
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
@@ -400,6 +401,10 @@ class FakeDaemon(threading.Thread):
                 return
             req, flags, body, fds = m
             need = flags & 0x8
+            if req == self.close_on:
+                for fd in fds:
+                    os.close(fd)
+                return
             if req == 1:
                 self.reply(c, req, struct.pack("<Q", (1 << 32) | (1 << 30)))
             elif req == 15:
@@ -416,9 +421,12 @@ class FakeDaemon(threading.Thread):
             elif req == 21 and fds:
                 ch = socket.socket(fileno=os.dup(fds[0]))
                 ch.settimeout(5)
-                ch.sendall(struct.pack("<III", self.bch_request, 0x9, 0))
-                a = self.recv_msg(ch)
-                self.answers.append(a[:3] if a else None)
+                reqs = self.bch_request if isinstance(self.bch_request, list) else [self.bch_request]
+                for r in reqs:
+                    body = struct.pack("<II", 0, 0) if r in (4, 5) else b""
+                    ch.sendall(struct.pack("<III", r, 0x9, len(body)) + body)
+                    a = self.recv_msg(ch)
+                    self.answers.append(a[:3] if a else None)
                 ch.close()
                 need and self.reply(c, req, struct.pack("<Q", 0))
             elif need:
@@ -517,13 +525,44 @@ def mode_record(exe, daemon):
                "replay serves the back-end channel with the recorded answer", out_of(p))
         fake.stop()
         os.unlink(fake_sock)
-        fake2 = FakeDaemon(fake_sock, bch_request=4)
+        fake2 = FakeDaemon(fake_sock, bch_request=7)
         fake2.start()
         p = vc(exe, "replay", t2, "--socket", fake_sock)
         tap.ok(p.returncode == 1 and "back-end request differs" in p.stdout
-               and "BACKEND_VRING_CALL" in p.stdout,
+               and "BACKEND_SHARED_OBJECT_REMOVE" in p.stdout,
                "a daemon that sends another back-end request is a difference", out_of(p))
         fake2.stop()
+        os.unlink(fake_sock)
+        fake3 = FakeDaemon(fake_sock, bch_request=[4, 2])
+        fake3.start()
+        p = vc(exe, "replay", t2, "--socket", fake_sock)
+        tap.ok(p.returncode == 0 and " 0 differences" in p.stdout
+               and fake3.answers[:1] and fake3.answers[0] and fake3.answers[0][0] == 4,
+               "an extra in-band BACKEND_VRING_CALL is acked and is no difference (datapath)",
+               out_of(p))
+        fake3.stop()
+        os.unlink(fake_sock)
+
+        # A daemon that hangs up on a request: consistent when nothing came after it.
+        fake4 = FakeDaemon(fake_sock, close_on=17)
+        fake4.start()
+        t3 = os.path.join(d, "close.pcap")
+        px = start_proxy(exe, px_sock, fake_sock, t3, "--sessions", "0")
+        vc(exe, "--format", "tap", "--socket", px_sock, "--device", "rng", "--only", "VU-NEG-01")
+        stop_proxy(px)
+        p = vc(exe, "replay", t3, "--socket", fake_sock)
+        tap.ok(p.returncode == 0 and " 0 differences" in p.stdout,
+               "a daemon that closes where the recording stops is no difference", out_of(p))
+        fake4.stop()
+        os.unlink(fake_sock)
+        fake5 = FakeDaemon(fake_sock)
+        fake5.start()
+        p = vc(exe, "replay", t3, "--socket", fake_sock)
+        tap.ok(p.returncode == 1 and "unexpected message from the daemon" in p.stdout
+               and "GET_QUEUE_NUM reply" in p.stdout,
+               "a daemon that answers where the recording has it hang up is a difference",
+               out_of(p))
+        fake5.stop()
 
         # Deadlines: no daemon, no front end.
         p = vc(exe, "record", "--listen", px_sock, "--upstream", os.path.join(d, "nobody.sock"),
