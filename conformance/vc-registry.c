@@ -10,6 +10,8 @@ extern const VcCheckArea vc_area_hdr, vc_area_neg, vc_area_ring, vc_area_vring_b
     vc_area_rng, vc_area_status, vc_area_cli;
 extern const VcCheckArea vc_area_suspend, vc_area_channel, vc_area_log, vc_area_config,
     vc_area_devstate, vc_area_misc;
+extern const VcCheckArea vc_area_blk;
+extern const VcCheckArea vc_area_fs;
 
 static const VcCheckArea *const areas[] = {
     &vc_area_hdr,  &vc_area_neg,    &vc_area_ring,        &vc_area_vring_base,
@@ -17,6 +19,8 @@ static const VcCheckArea *const areas[] = {
     &vc_area_virtio_ring, &vc_area_rng, &vc_area_status,  &vc_area_cli,
     &vc_area_suspend, &vc_area_channel, &vc_area_log, &vc_area_config, &vc_area_devstate,
     &vc_area_misc,
+    &vc_area_blk,
+    &vc_area_fs,
 };
 
 const VcCheckArea *const *
