@@ -183,7 +183,9 @@ vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint16_t base)
 
     vc_vq_reset(t->vq, base);
     vc_traffic_forget(t);
-    return vc_ctx_try(ctx, vc_fe_set_vring_num(fe, q, VC_ERR(ctx))) &&
+    /* QEMU sends the call notifier again on every start (libvhost-user drops it on stop). */
+    return vc_ctx_try(ctx, vc_fe_set_vring_call(fe, q, VC_ERR(ctx))) &&
+           vc_ctx_try(ctx, vc_fe_set_vring_num(fe, q, VC_ERR(ctx))) &&
            vc_ctx_try(ctx, vc_fe_set_vring_base(fe, q, base, VC_ERR(ctx))) &&
            vc_ctx_try(ctx, vc_fe_set_vring_addr(fe, q, VC_ERR(ctx))) &&
            vc_ctx_try(ctx, vc_fe_set_vring_kick(fe, q, VC_ERR(ctx))) &&

@@ -74,7 +74,7 @@ bool vc_chk_stray_in(VcFrontend *fe, GArray *skip, GString *what);
 /**
  * vc_chk_restart_ring:
  * Sets @t's ring up again after a stop (QEMU's restart): the ring is reset
- * to @base, then SET_VRING_NUM, SET_VRING_BASE(@base), SET_VRING_ADDR,
+ * to @base, then SET_VRING_CALL, SET_VRING_NUM, SET_VRING_BASE(@base), SET_VRING_ADDR,
  * SET_VRING_KICK and (with PROTOCOL_FEATURES) SET_VRING_ENABLE 1.
  */
 bool vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint16_t base);
