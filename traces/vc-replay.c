@@ -49,6 +49,7 @@ typedef struct Session {
     VcConn *bch;            /* our end of the back-end channel, or NULL */
     bool opened;
     bool broken;
+    bool hung_up;           /* the daemon closed where the recording has nothing more from it */
     guint last;             /* index of the session's last record (main or channel) */
     GHashTable *memfds;     /* recorded inode -> our memfd (owned) */
     GArray *keep;           /* other fds kept open until the session ends */
@@ -811,7 +812,6 @@ replay_request(Replay *rp, Session *s, guint i, GError **error)
 {
     const Rec *rec = rec_at(rp, i);
     char l1[LINE], l2[LINE];
-
     int err = 0;
 
     switch (send_rec(rp, s, s->c, rec, &err, error)) {
@@ -828,10 +828,13 @@ replay_request(Replay *rp, Session *s, guint i, GError **error)
                  "%s\n", rec->frame, s->conn, err == -EPIPE ? "the daemon closed the "
                  "connection, but the recording has replies after this" : g_strerror(-err),
                  line(l1, VC_CHAN_MAIN, rec->msg, NULL));
-        } else if (rp->o->verbose) {
-            fprintf(rp->out, "frame %" G_GUINT64_FORMAT " (conn %u): the daemon closed the "
-                    "connection; nothing after this was recorded from it\n", rec->frame,
-                    s->conn);
+        } else {
+            s->hung_up = true;
+            if (rp->o->verbose) {
+                fprintf(rp->out, "frame %" G_GUINT64_FORMAT " (conn %u): the daemon closed the "
+                        "connection; nothing after this was recorded from it\n", rec->frame,
+                        s->conn);
+            }
         }
         s->broken = true;
         return true;
@@ -915,7 +918,7 @@ vc_replay_run(const VcReplayOptions *opts, FILE *out, VcReplayStats *stats, GErr
                 goto out;
             }
             if (s->broken) {
-                stats->skipped++;
+                stats->skipped += !s->hung_up;
             } else if (!replay_request(&rp, s, i, error)) {
                 goto out;
             }
