@@ -191,6 +191,13 @@ vc_ctx_handshake(VcCtx *ctx, VcFrontend *fe)
     if (!vc_ctx_try(ctx, vc_fe_init(fe, VC_ERR(ctx)))) {
         return false;
     }
+    if (fe->cfg.packed && !(vc_fe_negotiate_features(fe) & (1ull << VIRTIO_F_RING_PACKED))) {
+        vc_ctx_skip(ctx, (fe->features_offered & (1ull << VIRTIO_F_RING_PACKED))
+                             ? "the %s profile does not negotiate VIRTIO_F_RING_PACKED"
+                             : "packed-ring run: the daemon does not offer VIRTIO_F_RING_PACKED",
+                    fe->profile->name);
+        return false;
+    }
     miss_f = ctx->check->needs_features & ~fe->features_offered;
     miss_pf = ctx->check->needs_pfeatures & ~fe->pfeatures_offered;
     /* A front end that never negotiates what the rule is about cannot exercise it. */

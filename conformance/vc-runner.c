@@ -305,7 +305,8 @@ check_crash(Runner *r, VcCtx *ctx)
 }
 
 static void
-run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *device, VcResult *res)
+run_one(Runner *r, const VcCheck *c, const VcProfile *profile, bool packed, const char *device,
+        VcResult *res)
 {
     VcCtx ctx = {0};
     gint64 t0 = g_get_monotonic_time();
@@ -318,6 +319,7 @@ run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *devic
     ctx.base = r->opts->fe;
     ctx.base.profile = profile;
     ctx.base.device = device;
+    ctx.base.packed = packed;
     if (info) {
         /* What QEMU's device model would set: rings, config space, the driver's features. */
         if (!ctx.base.num_queues) {
@@ -393,6 +395,7 @@ run_one(Runner *r, const VcCheck *c, const VcProfile *profile, const char *devic
     }
     res->profile = g_strdup(ctx.base.profile ? ctx.base.profile->name
                                              : vc_profile_default()->name);
+    res->ring = g_strdup(packed ? "packed" : "split");
     res->seconds = (double)(g_get_monotonic_time() - t0) / 1e6;
     if (r->opts->trace_path && (v == VC_FAIL || v == VC_WARN) && ctx.violation_frame) {
         res->trace = g_strdup_printf("%s#frame=%" G_GUINT64_FORMAT, r->opts->trace_path,
@@ -445,6 +448,9 @@ vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *
     const VcProfile *one[1] = {opts->fe.profile ? opts->fe.profile : vc_profile_default()};
     const VcProfile *const *profiles = opts->n_profiles ? opts->profiles : one;
     unsigned n_profiles = opts->n_profiles ? opts->n_profiles : 1;
+    unsigned rings = opts->rings ? opts->rings : VC_RING_SPLIT;
+    bool layouts[2];
+    unsigned n_layouts = 0, n_variants;
 
     g_array_set_clear_func(results, result_clear);
     r.opts = opts;
@@ -461,14 +467,22 @@ vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *
     if (!r.daemon && opts->verbose) {
         g_printerr("vhost-conform: %s\n", r.start_error->message);
     }
-    for (guint i = 0; i < checks->len * n_profiles; i++) {
+    for (guint ri = 0; ri < 2; ri++) {
+        if (rings & (1u << ri)) {
+            layouts[n_layouts++] = ri == 1;
+        }
+    }
+    n_variants = n_profiles * n_layouts;
+    for (guint i = 0; i < checks->len * n_variants; i++) {
         VcResult res = {0};
-        /* The matrix runs every check with every profile: a daemon that only works with
-         * one front end shows up as a check that passes under one profile only. */
-        run_one(&r, checks->pdata[i / n_profiles], profiles[i % n_profiles], device, &res);
+        guint v = i % n_variants;
+        /* The matrix runs every check with every profile and layout: a daemon that only works
+         * with one front end shows up as a check that passes under one profile only. */
+        run_one(&r, checks->pdata[i / n_variants], profiles[v / n_layouts], layouts[v % n_layouts],
+                device, &res);
         g_array_append_val(results, res);
         if (cb) {
-            cb(opaque, i, checks->len * n_profiles,
+            cb(opaque, i, checks->len * n_variants,
                &g_array_index(results, VcResult, results->len - 1));
         }
     }

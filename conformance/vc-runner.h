@@ -9,12 +9,17 @@
 
 #include "vc-check.h"
 
+/* VcRunOptions.rings bits (--ring split|packed|both). */
+#define VC_RING_SPLIT 1u
+#define VC_RING_PACKED 2u
+
 /** VcRunOptions: one run. Strings are borrowed. */
 typedef struct VcRunOptions {
     VcLaunchSpec launch;     /* how to start and reach the daemon */
     VcFeConfig fe;           /* base front-end configuration (fe.profile: the one profile) */
     const VcProfile *const *profiles; /* with n_profiles > 0: run every check under each */
     unsigned n_profiles;
+    unsigned rings;          /* VC_RING_SPLIT | VC_RING_PACKED: each layout is run; 0: split */
     const char *device;      /* device type; NULL: from --print-capabilities */
     bool verbose;            /* progress and daemon troubles on stderr */
     VcConnTap tap;           /* installed on every front end, may be NULL */
@@ -63,8 +68,9 @@ GPtrArray *vc_runner_select(char **only, char **skip, GError **error);
  * a daemon's behaviour: a daemon that cannot be started makes its checks
  * ERROR (checks that launch the program themselves still run).
  *
- * Returns: (transfer full): a GArray of VcResult, one per check and
- * profile (check-major order), with vc_result_clear() as its clear function.
+ * Returns: (transfer full): a GArray of VcResult, one per check, profile
+ * and ring layout (check-major, then profile, then layout), with
+ * vc_result_clear() as its clear function.
  */
 GArray *vc_runner_run(const VcRunOptions *opts, GPtrArray *checks, VcResultCb cb, void *opaque);
 

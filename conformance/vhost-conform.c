@@ -27,6 +27,7 @@ typedef struct Cli {
     gboolean use_fd;
     char *device;
     char *profile;
+    char *ring;
     char *timeout;
     char *start_timeout;
     char *format;
@@ -278,6 +279,7 @@ cli_clear(Cli *cli)
     g_free(cli->listen);
     g_free(cli->device);
     g_free(cli->profile);
+    g_free(cli->ring);
     g_free(cli->timeout);
     g_free(cli->start_timeout);
     g_free(cli->format);
@@ -325,6 +327,9 @@ run_checks_with(Cli *cli, int argc, char **argv)
         {"start-timeout", 0, 0, G_OPTION_ARG_STRING, &cli->start_timeout,
          "How long the daemon may take to listen (default 5s)", "DURATION"},
         {"ring-size", 0, 0, G_OPTION_ARG_STRING, &cli->ring_size, "Ring size (default 256)", "N"},
+        {"ring", 0, 0, G_OPTION_ARG_STRING, &cli->ring,
+         "Virtqueue layout: split (default), packed (VIRTIO_F_RING_PACKED) or both (every "
+         "check under each)", "split|packed|both"},
         {"host-event-signal", 0, 0, G_OPTION_ARG_STRING, &cli->host_event,
          "A signal that makes the daemon change its config host-side (our reference blk "
          "daemon: SIGUSR1); checks that need such an event are skipped without it", "SIG"},
@@ -411,6 +416,16 @@ run_checks_with(Cli *cli, int argc, char **argv)
             return EXIT_USAGE;
         }
         ro.fe.ring_size = (uint16_t)v;
+    }
+    if (!cli->ring || g_str_equal(cli->ring, "split")) {
+        ro.rings = VC_RING_SPLIT;
+    } else if (g_str_equal(cli->ring, "packed")) {
+        ro.rings = VC_RING_PACKED;
+    } else if (g_str_equal(cli->ring, "both")) {
+        ro.rings = VC_RING_SPLIT | VC_RING_PACKED;
+    } else {
+        g_printerr("vhost-conform: --ring must be split, packed or both\n");
+        return EXIT_USAGE;
     }
     if (g_strcmp0(cli->profile, "all") == 0) {
         ro.profiles = vc_profile_all(&ro.n_profiles);

@@ -959,9 +959,18 @@ vc_fe_create_queue(VcFrontend *fe, unsigned qi, GError **error)
     if (vc_fe_has_feature(fe, VIRTIO_RING_F_INDIRECT_DESC)) {
         flags |= VC_VQ_INDIRECT;
     }
-    q->vq = vc_vq_new_split(fe->gm, qi, fe->cfg.ring_size, flags, fe->cfg.indirect_max, error);
+    if (vc_fe_has_feature(fe, VIRTIO_F_RING_PACKED)) {
+        q->vq = vc_vq_new_packed(fe->gm, qi, fe->cfg.ring_size, flags, fe->cfg.indirect_max,
+                                 error);
+    } else {
+        q->vq = vc_vq_new_split(fe->gm, qi, fe->cfg.ring_size, flags, fe->cfg.indirect_max,
+                                error);
+    }
     if (!q->vq) {
         return false;
+    }
+    if (fe->iommu) {
+        q->vq->dma_offset = fe->iova_offset;
     }
     vc_vq_set_fds(q->vq, q->kick_ours, q->call_ours, q->err_ours);
     vc_vq_set_tap(q->vq, fe->vq_tap, fe->vq_tap_opaque);
@@ -1128,14 +1137,21 @@ vc_fe_get_vring_base(VcFrontend *fe, unsigned q, uint32_t *out, GError **error)
     return true;
 }
 
-/* SET_VRING_BASE value: the configured start, or after a reconnect used->idx (QEMU). */
+/*
+ * SET_VRING_BASE value: the configured start, or after a reconnect the used index (QEMU's
+ * virtio_queue_restore_last_avail_idx(); for a packed ring the used position and its wrap
+ * counter stand for both the avail and the used half).
+ */
 static uint32_t
 ring_base(VcFrontend *fe, unsigned q)
 {
-    if (fe->reconnected && fe->q[q].vq) {
-        return vc_vq_used_idx(fe->q[q].vq);
+    VcVq *vq = fe->q[q].vq;
+
+    if (fe->reconnected && vq) {
+        uint32_t u = vc_vq_used_idx(vq);
+        return vq->packed ? u | u << 16 : u;
     }
-    return fe->cfg.start_idx;
+    return vq ? vc_vq_base(vq) : fe->cfg.start_idx;
 }
 
 bool
@@ -1468,7 +1484,10 @@ vc_fe_negotiate_features(const VcFrontend *fe)
         want |= 1ull << VHOST_USER_F_PROTOCOL_FEATURES;
     }
     if (fe->iommu) {
-        want |= 1ull << 33; /* VIRTIO_F_ACCESS_PLATFORM */
+        want |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
+    }
+    if (fe->cfg.packed) {
+        want |= 1ull << VIRTIO_F_RING_PACKED;
     }
     return fe->features_offered & fe->profile->features_mask & want;
 }

@@ -60,6 +60,8 @@ typedef struct VcFeConfig {
     uint16_t start_idx;         /* SET_VRING_BASE value; rings start at this index */
     uint32_t config_len;        /* device config space bytes; 0: none, CONFIG is not acked */
     bool iommu;                 /* negotiate VIRTIO_F_ACCESS_PLATFORM and use IOVAs */
+    bool packed;                /* ask for VIRTIO_F_RING_PACKED; rings are packed if it is
+                                 * negotiated, split otherwise */
     bool inband;                /* with INBAND_NOTIFICATIONS: kick with VRING_KICK messages */
     int inflight_fd;            /* > 0: an inflight buffer kept from an earlier connection
                                  * (QEMU's reconnect), sent with SET_INFLIGHT_FD; the front end

@@ -115,7 +115,7 @@ packed_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n
         struct vring_packed_desc *t = vq->pindirect + (size_t)id * vq->indirect_max;
         for (unsigned i = 0; i < total; i++) {
             const VcSg *sg = i < n_out ? &out[i] : &in[i - n_out];
-            fill_desc(&t[i], sg->gpa, sg->len, 0);
+            fill_desc(&t[i], sg->gpa + vq->dma_offset, sg->len, 0);
             t[i].flags = htole16(i < n_out ? 0 : VRING_DESC_F_WRITE);
             if (i < n_out) {
                 rlen += sg->len;
@@ -124,7 +124,7 @@ packed_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n
             }
         }
         fill_desc(&vq->pdesc[POS(at)],
-                  vq->indirect_gpa +
+                  vq->dma_offset + vq->indirect_gpa +
                   (uint64_t)id * vq->indirect_max * sizeof(struct vring_packed_desc),
                   total * (uint32_t)sizeof(struct vring_packed_desc), id);
         store_head_flags(vq, POS(at), VRING_DESC_F_INDIRECT | avail_bits(WRAP(at)));
@@ -141,7 +141,7 @@ packed_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n
             uint16_t f = (uint16_t)((k < n_out ? 0 : VRING_DESC_F_WRITE) |
                                     (k + 1 < total ? VRING_DESC_F_NEXT : 0) |
                                     avail_bits(WRAP(at)));
-            fill_desc(&vq->pdesc[POS(at)], sg->gpa, sg->len, id);
+            fill_desc(&vq->pdesc[POS(at)], sg->gpa + vq->dma_offset, sg->len, id);
             if (k == 0) {
                 store_head_flags(vq, POS(at), f);
             } else {

@@ -75,7 +75,7 @@ split_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n_
         for (unsigned i = 0; i < total; i++) {
             const VcSg *sg = i < n_out ? &out[i] : &in[i - n_out];
             uint16_t f = (i < n_out ? 0 : VRING_DESC_F_WRITE) | (i + 1 < total ? VRING_DESC_F_NEXT : 0);
-            fill_desc(&t[i], sg->gpa, sg->len, f, (uint16_t)(i + 1));
+            fill_desc(&t[i], sg->gpa + vq->dma_offset, sg->len, f, (uint16_t)(i + 1));
             if (i < n_out) {
                 rlen += sg->len;
             } else {
@@ -83,7 +83,8 @@ split_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n_
             }
         }
         fill_desc(&vq->desc[head],
-                  vq->indirect_gpa + (uint64_t)head * vq->indirect_max * sizeof(struct vring_desc),
+                  vq->dma_offset + vq->indirect_gpa +
+                  (uint64_t)head * vq->indirect_max * sizeof(struct vring_desc),
                   total * (uint32_t)sizeof(struct vring_desc), VRING_DESC_F_INDIRECT, 0);
         vq->free_head = vq->next[head];
         vq->num_free--;
@@ -103,7 +104,7 @@ split_add(VcVq *vq, const VcSg *out, unsigned n_out, const VcSg *in, unsigned n_
             const VcSg *sg = k < n_out ? &out[k] : &in[k - n_out];
             uint16_t f = (k < n_out ? 0 : VRING_DESC_F_WRITE) |
                          (k + 1 < total ? VRING_DESC_F_NEXT : 0);
-            fill_desc(&vq->desc[i], sg->gpa, sg->len, f, vq->next[i]);
+            fill_desc(&vq->desc[i], sg->gpa + vq->dma_offset, sg->len, f, vq->next[i]);
             if (k < n_out) {
                 rlen += sg->len;
             } else {

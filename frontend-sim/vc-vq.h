@@ -122,6 +122,8 @@ struct VcVq {
     struct vring_desc *indirect;  /* [num][indirect_max], or NULL */
     uint64_t indirect_gpa;
     unsigned indirect_max;
+    /* Added to every address written into a descriptor: the iova offset under an IOMMU. */
+    uint64_t dma_offset;
 
     /* Packed layout (guest memory; NULL for a split ring). */
     struct vring_packed_desc *pdesc;               /* descriptor ring [num] */

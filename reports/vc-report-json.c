@@ -87,6 +87,9 @@ append_result(GString *s, const VcResult *r)
     append_key(s, "      ", "profile");
     append_json_string(s, r->profile);
     g_string_append(s, ",\n");
+    append_key(s, "      ", "ring");
+    append_json_string(s, r->ring);
+    g_string_append(s, ",\n");
     append_key(s, "      ", "seconds");
     vc_report_append_seconds(s, r->seconds);
     g_string_append(s, "\n    }");

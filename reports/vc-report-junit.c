@@ -100,6 +100,10 @@ append_details(GString *s, const VcResult *r)
         g_string_append(s, "\nprofile: ");
         append_xml(s, r->profile, false);
     }
+    if (r->ring) {
+        g_string_append(s, "\nring: ");
+        append_xml(s, r->ring, false);
+    }
 }
 
 static void

@@ -114,6 +114,11 @@ vc_report_tap_result(FILE *out, guint number, const VcResult *r)
             append_yaml_string(s, r->profile);
             g_string_append_c(s, '\n');
         }
+        if (r->ring) {
+            g_string_append(s, "  ring: ");
+            append_yaml_string(s, r->ring);
+            g_string_append_c(s, '\n');
+        }
         g_string_append(s, "  ...\n");
     }
     fwrite(s->str, 1, s->len, out);

@@ -37,7 +37,8 @@ append_padded(GString *s, const char *text, glong width)
 }
 
 static void
-append_result(GString *s, const VcResult *r, glong id_width, bool color, bool show_profile)
+append_result(GString *s, const VcResult *r, glong id_width, bool color, bool show_profile,
+              bool show_ring)
 {
     VcVerdict v = vc_report_verdict(r->verdict);
     const char *name = vc_verdict_name(v);
@@ -56,10 +57,12 @@ append_result(GString *s, const VcResult *r, glong id_width, bool color, bool sh
     append_padded(s, vc_level_name(r->level), 6);
     g_string_append(s, "  ");
     g_string_append(s, summary);
-    if (show_profile && r->profile) {
-        g_autofree char *profile = vc_report_one_line(r->profile, false);
+    if ((show_profile && r->profile) || (show_ring && r->ring)) {
+        g_autofree char *profile = vc_report_one_line(show_profile ? r->profile : NULL, false);
+        g_autofree char *ring = vc_report_one_line(show_ring ? r->ring : NULL, false);
 
-        g_string_append_printf(s, "  [%s]", profile);
+        g_string_append_printf(s, "  [%s%s%s]", show_profile ? profile : "",
+                               show_profile && show_ring ? " " : "", show_ring ? ring : "");
     }
     g_string_append_c(s, '\n');
 
@@ -91,13 +94,14 @@ vc_report_text(FILE *out, const VcRunInfo *run, const VcResult *results, guint n
 
         id_width = MAX(id_width, MIN(g_utf8_strlen(id, -1), 40));
     }
-    /* A profile matrix lists each check once per profile: say which. */
-    bool show_profile = false;
-    for (guint i = 1; i < n && !show_profile; i++) {
-        show_profile = g_strcmp0(results[i].profile, results[0].profile) != 0;
+    /* A matrix lists each check once per profile and ring layout: say which. */
+    bool show_profile = false, show_ring = false;
+    for (guint i = 1; i < n; i++) {
+        show_profile |= g_strcmp0(results[i].profile, results[0].profile) != 0;
+        show_ring |= g_strcmp0(results[i].ring, results[0].ring) != 0;
     }
     for (guint i = 0; i < n; i++) {
-        append_result(s, &results[i], id_width, color, show_profile);
+        append_result(s, &results[i], id_width, color, show_profile, show_ring);
     }
 
     vc_report_count(results, n, &t);

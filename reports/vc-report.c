@@ -51,6 +51,7 @@ vc_result_clear(VcResult *r)
     g_clear_pointer(&r->reason, g_free);
     g_clear_pointer(&r->trace, g_free);
     g_clear_pointer(&r->profile, g_free);
+    g_clear_pointer(&r->ring, g_free);
 }
 
 VcVerdict

@@ -37,6 +37,7 @@ typedef struct VcResult {
     char *reason;        /* one line: why (for PASS: what was observed) */
     char *trace;         /* "FILE.pcap#frame=N" or NULL */
     char *profile;       /* front-end profile used, or NULL */
+    char *ring;          /* ring layout ("split", "packed"), or NULL */
     double seconds;      /* wall time of the check */
 } VcResult;
 
