@@ -788,19 +788,23 @@ len_not_overstated(VcCtx *ctx)
     n = mixed_batch(ctx, d, c.capacity, slots);
     for (unsigned i = 0; i < n; i++) {
         const VcBlkReq *r = &d->req[slots[i]];
-        /* virtio 1.x 2.7.8.1: the device writes at least used.len bytes, from the first
-         * device-writable byte (here the data of IN and GET_ID, then the status). */
+        const char *what = r->cmd.type == VIRTIO_BLK_T_IN && r->cmd.sector >= c.capacity
+                               ? "IN beyond capacity" : vc_blk_type_name(r->cmd.type);
+        /*
+         * virtio 1.x 2.7.8.1: the device writes at least used.len bytes. The status byte
+         * closes a blk chain, so a request that writes the status alone may say 1 (5.2.6.3:
+         * devices that put the writable length there although only the status byte was
+         * written are the historical mistake).
+         */
         if (r->used_len > r->writable) {
             vc_ctx_violation(ctx, "%s (status %s): used.len %u exceeds the %u writable bytes",
-                             vc_blk_type_name(r->cmd.type), vc_blk_status_name(r->status),
-                             r->used_len, r->writable);
-        } else if (r->unwritten_in_len) {
-            vc_ctx_violation(ctx, "%s (status %s): used.len %u, but %u of those bytes were never "
-                             "written (%u-byte data buffer + status)",
-                             r->cmd.type == 0 && r->cmd.sector >= c.capacity
-                                 ? "IN beyond capacity" : vc_blk_type_name(r->cmd.type),
-                             vc_blk_status_name(r->status), r->used_len, r->unwritten_in_len,
-                             r->writable - 1);
+                             what, vc_blk_status_name(r->status), r->used_len, r->writable);
+        } else if (r->used_len > r->written) {
+            bool st = r->status != VC_BLK_STATUS_NONE;
+            vc_ctx_violation(ctx, "%s (status %s): used.len %u, but the device wrote only %u "
+                             "byte(s): %u of the %u-byte data buffer%s", what,
+                             vc_blk_status_name(r->status), r->used_len, r->written,
+                             r->written - st, r->writable - 1, st ? " and the status" : "");
         }
     }
     if (!ctx->violated && n) {

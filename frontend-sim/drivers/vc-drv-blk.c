@@ -294,6 +294,8 @@ inspect(VcBlkDrv *d, VcBlkReq *r, uint32_t len)
     if (len > data_w && r->status == VC_BLK_STATUS_NONE) {
         r->unwritten_in_len++;
     }
+    r->written = (data ? data_w - r->data_unwritten : 0) +
+                 (r->status != VC_BLK_STATUS_NONE ? 1 : 0);
     /* The header is the driver's: it must read back as written. */
     r->readable_changed = h && (le32toh(h->type) != r->cmd.type ||
                                 le64toh(h->sector) != r->cmd.sector || h->ioprio != 0);

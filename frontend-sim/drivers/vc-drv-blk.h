@@ -70,6 +70,9 @@ typedef struct VcBlkReq {
     uint32_t writable;             /* device-writable bytes in the chain: data (IN) + status */
     uint32_t data_unwritten;       /* VC_BLK_DIR_IN: data bytes still equal to the guard */
     uint32_t unwritten_in_len;     /* guard bytes inside the first used_len writable bytes */
+    uint32_t written;              /* writable bytes written anywhere: data bytes that lost the
+                                    * guard, plus 1 for the status byte (virtio 1.x 5.2.6.3:
+                                    * a failed request may write the status byte alone) */
     bool readable_changed;         /* the device wrote the header or OUT data */
 } VcBlkReq;
 

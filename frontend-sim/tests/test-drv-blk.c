@@ -223,14 +223,17 @@ START_TEST(completion_records_facts)
     ck_assert_uint_eq(f.d->req[s_in].writable, 513);
     ck_assert_uint_eq(f.d->req[s_in].data_unwritten, 0);
     ck_assert_uint_eq(f.d->req[s_in].unwritten_in_len, 0);
+    ck_assert_uint_eq(f.d->req[s_in].written, 513);
 
     ck_assert_int_eq(f.d->req[s_id].status, VIRTIO_BLK_S_OK);
     ck_assert_uint_eq(f.d->req[s_id].data_unwritten, VIRTIO_BLK_ID_BYTES - 4);
     ck_assert_uint_eq(f.d->req[s_id].unwritten_in_len, VIRTIO_BLK_ID_BYTES - 4);
+    ck_assert_uint_eq(f.d->req[s_id].written, 4 + 1);
     ck_assert_mem_eq(vc_blk_data(f.d, (unsigned)s_id), "abc", 4);
 
     ck_assert_int_eq(f.d->req[s_fl].status, VC_BLK_STATUS_NONE);
     ck_assert_uint_eq(f.d->req[s_fl].unwritten_in_len, 1);
+    ck_assert_uint_eq(f.d->req[s_fl].written, 0);
     ck_assert(!f.d->req[s_fl].readable_changed);
     fix_fini(&f);
 }
