@@ -140,6 +140,12 @@ image_path(VcCtx *ctx)
     return p;
 }
 
+/* virtio 1.x 5.2.6.2: a device that offers RO fails every write; writing checks do not apply. */
+#define REQUIRE_WRITABLE(ctx, fe)                                                             \
+    vc_require((ctx), !((fe)->features_offered & F(VIRTIO_BLK_F_RO)),                         \
+               "the device is read-only (VIRTIO_BLK_F_RO offered): writes fail by rule, "     \
+               "VIO-BLK-020 judges that")
+
 /* --- Config space ----------------------------------------------------------------------- */
 
 static VcVerdict
@@ -283,6 +289,7 @@ out_read_back(VcCtx *ctx)
     if (!d) {
         return vc_ctx_done(ctx);
     }
+    REQUIRE_WRITABLE(ctx, d->fe);
     for (unsigned i = 0; i < G_N_ELEMENTS(runs); i++) {
         VcBlkCmd out, in;
         VcBlkReq *r;
@@ -331,6 +338,7 @@ out_reaches_file(VcCtx *ctx)
     if (!d) {
         return vc_ctx_done(ctx);
     }
+    REQUIRE_WRITABLE(ctx, d->fe);
     vc_require(ctx, vc_fe_has_feature(d->fe, VIRTIO_BLK_F_FLUSH), "FLUSH was not negotiated");
     pattern(data, sizeof(data), g_random_int());
     out = cmd_out(sector, data, sizeof(data), 2);
@@ -468,6 +476,7 @@ discard_ok(VcCtx *ctx)
     if (!d) {
         return vc_ctx_done(ctx);
     }
+    REQUIRE_WRITABLE(ctx, d->fe);
     vc_require(ctx, vc_fe_has_feature(d->fe, VIRTIO_BLK_F_DISCARD), "DISCARD was not negotiated");
     c = cmd_dwz(VIRTIO_BLK_T_DISCARD, &seg, VC_CHK_SECTOR + 512, 8, 0);
     r = blk_do(ctx, d, &c, "DISCARD of 8 sectors");
@@ -494,6 +503,7 @@ discard_flags_unsupp(VcCtx *ctx)
     if (!d) {
         return vc_ctx_done(ctx);
     }
+    REQUIRE_WRITABLE(ctx, d->fe);
     vc_require(ctx, vc_fe_has_feature(d->fe, VIRTIO_BLK_F_DISCARD), "DISCARD was not negotiated");
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
         VcBlkCmd c = cmd_dwz(VIRTIO_BLK_T_DISCARD, &seg, VC_CHK_SECTOR + 512, 8, cases[i].flags);
@@ -523,6 +533,7 @@ write_zeroes_reads_zero(VcCtx *ctx)
     if (!d) {
         return vc_ctx_done(ctx);
     }
+    REQUIRE_WRITABLE(ctx, d->fe);
     vc_require(ctx, vc_fe_has_feature(d->fe, VIRTIO_BLK_F_WRITE_ZEROES),
                "WRITE_ZEROES was not negotiated");
     /* Data first, so that zeroes can only come from the command. */
@@ -574,6 +585,7 @@ write_zeroes_flags_unsupp(VcCtx *ctx)
     if (!d) {
         return vc_ctx_done(ctx);
     }
+    REQUIRE_WRITABLE(ctx, d->fe);
     vc_require(ctx, vc_fe_has_feature(d->fe, VIRTIO_BLK_F_WRITE_ZEROES),
                "WRITE_ZEROES was not negotiated");
     c = cmd_dwz(VIRTIO_BLK_T_WRITE_ZEROES, &seg, VC_CHK_SECTOR + 700, 8, 1u << 1);
@@ -830,7 +842,11 @@ read_only_refuses_writes(VcCtx *ctx)
     if (!r || !want_status(ctx, r, VIRTIO_BLK_S_OK, "IN")) {
         return vc_ctx_done(ctx);
     }
-    memcpy(before, vc_blk_data(d, (unsigned)(r - d->req)), sizeof(before));
+    got = vc_blk_data(d, (unsigned)(r - d->req));
+    if (!got) {
+        return vc_ctx_error(ctx, "the request's data buffer is no longer in guest memory");
+    }
+    memcpy(before, got, sizeof(before));
     pattern(data, sizeof(data), g_random_int());
     out = cmd_out(sector, data, sizeof(data), 1);
     r = blk_do(ctx, d, &out, "OUT to a read-only device");
