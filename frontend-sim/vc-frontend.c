@@ -215,10 +215,20 @@ handle_iotlb_miss(VcFrontend *fe, const VcMsg *m, unsigned faults)
     if (faults || !fe->iommu || !vc_fe_has_feature(fe, 33)) {
         return 1;
     }
-    if (im->type != VHOST_IOTLB_MISS || (im->perm & ~VHOST_ACCESS_RW) || im->perm == 0) {
+    if ((im->type != VHOST_IOTLB_MISS && im->type != VHOST_IOTLB_ACCESS_FAIL) ||
+        (im->perm & ~VHOST_ACCESS_RW) || im->perm == 0) {
         fe->iotlb_bad_misses++;
     }
+    if (im->type == VHOST_IOTLB_ACCESS_FAIL) {
+        /* QEMU 7.2 reports it and answers a failure (vhost_backend_handle_iotlb_msg()). */
+        fe->iotlb_access_fails++;
+        fe->iotlb_last_iova = im->iova;
+        fe->iotlb_last_perm = im->perm;
+        return 1;
+    }
     fe->iotlb_misses++;
+    fe->iotlb_last_iova = im->iova;
+    fe->iotlb_last_perm = im->perm;
     if (!fe->iotlb_answer || im->type != VHOST_IOTLB_MISS) {
         return 1;
     }
@@ -275,6 +285,14 @@ handle_backend_msg(VcFrontend *fe, VcMsg *m)
         status = 1;
         break;
     case VHOST_USER_BACKEND_IOTLB_MSG:
+        if (!faults && fe->req_depth > 0 &&
+            fe->n_iotlb_pending < G_N_ELEMENTS(fe->iotlb_pending)) {
+            /* The update would interleave with the reply awaited: answer it afterwards. */
+            fe->iotlb_pending[fe->n_iotlb_pending].hdr = m->hdr;
+            fe->iotlb_pending[fe->n_iotlb_pending].msg = m->payload.iotlb;
+            fe->n_iotlb_pending++;
+            return;
+        }
         status = handle_iotlb_miss(fe, m, faults);
         break;
     default:
@@ -533,17 +551,59 @@ request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int de
     return true;
 }
 
+/* Answers the misses deferred while requests were in progress, oldest first. */
+static void
+flush_iotlb_pending(VcFrontend *fe)
+{
+    g_autofree VcMsg *m = NULL;
+
+    if (fe->iotlb_flushing || fe->n_iotlb_pending == 0) {
+        return;
+    }
+    fe->iotlb_flushing = true;
+    m = g_new0(VcMsg, 1);
+    /* Answering one may defer more (a nested request): the loop picks them up. */
+    for (unsigned i = 0; i < fe->n_iotlb_pending; i++) {
+        uint64_t status;
+
+        m->hdr = fe->iotlb_pending[i].hdr;
+        m->payload.iotlb = fe->iotlb_pending[i].msg;
+        m->nfds = 0;
+        status = handle_iotlb_miss(fe, m, 0);
+        if (fe->bch && (m->hdr.flags & VHOST_USER_NEED_REPLY_MASK)) {
+            send_backend_reply(fe, m, status);
+        }
+    }
+    fe->n_iotlb_pending = 0;
+    fe->iotlb_flushing = false;
+}
+
+static bool
+request_outer(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int delay_ms,
+              GError **error)
+{
+    bool ok;
+
+    fe->req_depth++;
+    ok = request_common(fe, req, reply, split_at, delay_ms, error);
+    fe->req_depth--;
+    if (fe->req_depth == 0) {
+        flush_iotlb_pending(fe);
+    }
+    return ok;
+}
+
 bool
 vc_fe_request(VcFrontend *fe, VcMsg *req, VcMsg *reply, GError **error)
 {
-    return request_common(fe, req, reply, 0, 0, error);
+    return request_outer(fe, req, reply, 0, 0, error);
 }
 
 bool
 vc_fe_request_split(VcFrontend *fe, VcMsg *req, size_t split_at, int delay_ms, VcMsg *reply,
                     GError **error)
 {
-    return request_common(fe, req, reply, MAX(split_at, 1), delay_ms, error);
+    return request_outer(fe, req, reply, MAX(split_at, 1), delay_ms, error);
 }
 
 bool
@@ -1432,6 +1492,34 @@ iotlb_msg(VcFrontend *fe, uint8_t type, uint64_t iova, uint64_t size, uint64_t u
         return false;
     }
     return true;
+}
+
+bool
+vc_fe_iotlb_raw(VcFrontend *fe, const struct vhost_iotlb_msg *im, uint64_t *status,
+                GError **error)
+{
+    g_autofree VcMsg *req = g_new(VcMsg, 1);
+    g_autofree VcMsg *reply = g_new(VcMsg, 1);
+    g_autoptr(GError) err = NULL;
+    bool ok;
+
+    vc_msg_init(req, VHOST_USER_IOTLB_MSG, VHOST_USER_NEED_REPLY_MASK);
+    req->payload.iotlb = *im;
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    fe->req_depth++;
+    ok = request_common(fe, req, reply, 0, 0, &err);
+    fe->req_depth--;
+    /* request_common() turns a non-zero answer into an error; the caller wants the value. */
+    if (!ok && g_error_matches(err, VC_SIM_ERROR, VC_ERROR_NACK)) {
+        ok = true;
+    }
+    if (ok) {
+        *status = reply->payload.u64;
+    } else {
+        g_propagate_error(error, g_steal_pointer(&err));
+    }
+    flush_iotlb_pending(fe);
+    return ok;
 }
 
 bool

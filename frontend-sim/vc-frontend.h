@@ -164,7 +164,19 @@ typedef struct VcFrontend {
     bool iotlb_answer;           /* answer misses with updates (default true) */
     uint64_t iotlb_misses;       /* BACKEND_IOTLB_MSG misses received */
     uint64_t iotlb_bad_misses;   /* misses with a bad type or perm */
+    uint64_t iotlb_access_fails; /* BACKEND_IOTLB_MSG access failures (type 4) */
     uint64_t iotlb_updates;      /* IOTLB_MSG updates sent */
+    uint64_t iotlb_last_iova;    /* of the last miss received */
+    uint8_t iotlb_last_perm;
+    /* Misses that arrived while a main-socket request waited for its reply: answered when it
+     * is done (QEMU serves the back-end channel only between requests). */
+    struct {
+        VhostUserHeader hdr;
+        struct vhost_iotlb_msg msg;
+    } iotlb_pending[16];
+    unsigned n_iotlb_pending;
+    unsigned req_depth;          /* main-socket requests in progress (nested by misses) */
+    bool iotlb_flushing;
 
     /* Observations, in order. */
     GArray *obs;                 /* of VcObs */
@@ -472,6 +484,15 @@ bool vc_fe_set_logging(VcFrontend *fe, bool on, bool rings, GError **error);
  * on a non-zero reply.
  */
 bool vc_fe_iotlb_update(VcFrontend *fe, uint64_t iova, uint64_t size, GError **error);
+
+/**
+ * vc_fe_iotlb_raw:
+ * Sends the IOTLB_MSG @im as it is (NEED_REPLY set, as QEMU does) and puts
+ * the daemon's u64 answer in @status, whatever its value.
+ * Returns: false when no well-formed answer came (@error set).
+ */
+bool vc_fe_iotlb_raw(VcFrontend *fe, const struct vhost_iotlb_msg *im, uint64_t *status,
+                     GError **error);
 
 /** vc_fe_iotlb_invalidate: IOTLB_MSG invalidate for [@iova, @iova + @size). */
 bool vc_fe_iotlb_invalidate(VcFrontend *fe, uint64_t iova, uint64_t size, GError **error);
