@@ -136,8 +136,10 @@ indirect_chains(VcCtx *ctx)
     }
     /* The indirect tables are device-readable: they must be as the driver wrote them. */
     for (unsigned i = 0; i < t->vq->num * t->vq->indirect_max; i++) {
-        const struct vring_desc *d = &t->vq->indirect[i];
-        if (d->flags & ~(VRING_DESC_F_NEXT | VRING_DESC_F_WRITE)) {
+        /* Split rings keep their tables in indirect, packed rings in pindirect. */
+        uint16_t flags = t->vq->indirect    ? t->vq->indirect[i].flags
+                         : t->vq->pindirect ? t->vq->pindirect[i].flags : 0;
+        if (flags & ~(VRING_DESC_F_NEXT | VRING_DESC_F_WRITE)) {
             vc_ctx_violation(ctx, "indirect table entry %u was overwritten", i);
             return vc_ctx_done(ctx);
         }
