@@ -88,6 +88,9 @@ vc_be_inflight_get(VcBe *be, const VcMsg *m, VcMsg *reply, int *fd_out)
         return -EINVAL;
     }
     size = queue_region_size(packed, qsize) * nq;
+    if (be->mutant == VC_MUT_INFLIGHT_SMALL_REGION) {
+        size /= 2;
+    }
     fd = memfd_create("vhost-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) {
         return -errno;
@@ -105,6 +108,9 @@ vc_be_inflight_get(VcBe *be, const VcMsg *m, VcMsg *reply, int *fd_out)
         return -e;
     }
     inflight_install(be, p, size, nq, qsize);
+    if (be->mutant == VC_MUT_INFLIGHT_SMALL_REGION) {
+        be->inflight_nq = 0;   /* too small to hold a ring: bind none */
+    }
     reply->payload.inflight.mmap_size = size;
     reply->payload.inflight.mmap_offset = 0;
     reply->payload.inflight.num_queues = nq;

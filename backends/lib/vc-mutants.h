@@ -220,6 +220,8 @@
       "after a state load, the first kick with no new buffers repeats the last used element")    \
     X(INFLIGHT_NO_FD, "inflight-no-fd", "VU-INF-01",                                             \
       "GET_INFLIGHT_FD answers mmap_size > 0 without the memfd [blk]")                           \
+    X(INFLIGHT_SMALL_REGION, "inflight-small-region", "VU-INF-02",                               \
+      "GET_INFLIGHT_FD answers a buffer half the size of the spec's layout and tracks nothing [blk]") \
     X(INFLIGHT_NOT_TRACKED, "inflight-not-tracked", "VU-INF-03",                                 \
       "never marks fetched heads in the inflight region [blk]")                                  \
     X(INFLIGHT_NO_RESUBMIT, "inflight-no-resubmit", "VU-INF-04",                                 \
