@@ -443,6 +443,9 @@ vc_be_main(int argc, char **argv, const VcBeDevice *dev)
             linger_until_stopped(sigfd);
         }
         if (lfd < 0) {
+            if (dev->detach) {
+                dev->detach(be, dev->opaque);
+            }
             vc_be_free(be);
             free(path);
             close(sigfd);
@@ -458,6 +461,9 @@ vc_be_main(int argc, char **argv, const VcBeDevice *dev)
             unlink(path);
         }
         free(path);
+    }
+    if (dev->detach) {
+        dev->detach(be, dev->opaque);
     }
     vc_be_free(be);
     close(sigfd);

@@ -139,6 +139,8 @@ typedef struct VcBeOption {
  *        connection; returns NULL, or a one-line reason the daemon cannot
  *        start (it then exits 1)
  * @attach: (nullable): called once the back end exists (register watches)
+ * @detach: (nullable): called once before the back end is freed, to release
+ *          what @init and @attach took (fds, mappings, buffers)
  * @handle_chain: services one chain of a ring the library drains and
  *                returns the number of bytes written into it (used.len), or
  *                VC_BE_DEFERRED to complete it later with vc_be_push().
@@ -170,6 +172,7 @@ typedef struct VcBeDevice {
     const char *(*set_option)(const char *name, const char *value, void *opaque);
     const char *(*init)(void *opaque);
     void (*attach)(VcBe *be, void *opaque);
+    void (*detach)(VcBe *be, void *opaque);
     uint32_t (*handle_chain)(VcBe *be, const VcBeChain *chain, void *opaque);
     void (*event)(VcBe *be, VcBeEvent ev, unsigned q, void *opaque);
     unsigned (*queue_flags)(unsigned q, void *opaque);

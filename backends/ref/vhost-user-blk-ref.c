@@ -161,6 +161,8 @@ blk_init(void *opaque)
             return "cannot open the --blk-file";
         }
         if (!S_ISREG(st.st_mode) || st.st_size < (off_t)(16 * SECTOR)) {
+            close(b->file_fd);
+            b->file_fd = -1;
             return "--blk-file must be a regular file of at least 8 KiB";
         }
         b->disk_bytes = (uint64_t)st.st_size & ~(uint64_t)(SECTOR - 1);
@@ -736,6 +738,34 @@ blk_attach(VcBe *be, void *opaque)
     }
 }
 
+static void
+blk_detach(VcBe *be, void *opaque)
+{
+    Blk *b = opaque;
+
+    for (unsigned q = 0; q < VC_BE_MAX_QUEUES; q++) {
+        free(b->pending[q]);
+        b->pending[q] = NULL;
+        b->npending[q] = 0;
+    }
+    if (b->timer_fd >= 0) {
+        close(b->timer_fd);
+        b->timer_fd = -1;
+    }
+    if (b->sig_fd >= 0) {
+        close(b->sig_fd);
+        b->sig_fd = -1;
+    }
+    if (b->disk) {
+        munmap(b->disk, b->disk_bytes);
+        b->disk = NULL;
+    }
+    if (b->file_fd >= 0) {
+        close(b->file_fd);
+        b->file_fd = -1;
+    }
+}
+
 /* ---- device state: capacity (u64) and writeback (u8), little-endian ---- */
 
 static size_t
@@ -806,6 +836,7 @@ main(int argc, char **argv)
         .set_option = blk_set_option,
         .init = blk_init,
         .attach = blk_attach,
+        .detach = blk_detach,
         .handle_chain = blk_handle_chain,
         .event = blk_event,
         .config_len = sizeof(struct virtio_blk_config),

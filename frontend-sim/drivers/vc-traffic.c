@@ -3,6 +3,7 @@
  */
 #include "vc-drv-blk.h"
 #include "vc-drv-fs.h"
+#include "vc-drv-net.h"
 #include "vc-drv-rng.h"
 #include "vc-error.h"
 #include "vc-traffic.h"
@@ -10,6 +11,7 @@
 /* Every driver with traffic, one row each. */
 static const VcTrafficOps *const traffic_table[] = {
     &vc_rng_traffic_ops,
+    &vc_net_traffic_ops,
     &vc_blk_traffic_ops,
     &vc_fs_traffic_ops,
 };

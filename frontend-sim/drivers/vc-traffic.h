@@ -32,6 +32,12 @@ typedef struct VcTrafficOps {
     const char *device;
     /* The ring the generic checks drive (e.g. rng 0, blk 0, net 0 = receiveq1). */
     unsigned queue;
+    /*
+     * Requests complete only when the back end has something to deliver
+     * (net: a receive buffer waits for traffic). The runner then asks once
+     * per run whether anything arrives before it runs generic datapath checks.
+     */
+    bool needs_source;
     /* Rings of the same kind follow every queue_stride rings (net: 2, RX rings); 0 means 1. */
     unsigned queue_stride;
     /* Allocate @n requests on ring @q (guest buffers at set-up time only). */
