@@ -3,6 +3,7 @@
  */
 #include "vc-drv-blk.h"
 #include "vc-drv-fs.h"
+#include "vc-drv-gpu.h"
 #include "vc-drv-net.h"
 #include "vc-drv-rng.h"
 #include "vc-error.h"
@@ -12,6 +13,7 @@
 static const VcTrafficOps *const traffic_table[] = {
     &vc_rng_traffic_ops,
     &vc_net_traffic_ops,
+    &vc_gpu_traffic_ops,
     &vc_blk_traffic_ops,
     &vc_fs_traffic_ops,
 };
