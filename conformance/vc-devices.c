@@ -24,7 +24,7 @@ static const VcDeviceInfo devices[] = {
     {"net", VIRTIO_ID_NET, 2, 0,
      F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS) | F(VIRTIO_NET_F_MRG_RXBUF) |
          F(VIRTIO_NET_F_MTU) | F(VIRTIO_NET_F_MQ),
-     false},
+     true},
     /* hw/virtio/vhost-user-fs.c: hiprio + request queue; QEMU keeps the config. */
     {"fs", VIRTIO_ID_FS, 2, 0, 0, true},
     /* hw/display/vhost-user-gpu.c: control + cursor; 16-byte virtio_gpu_config. */

@@ -14,6 +14,7 @@ extern const VcCheckArea vc_area_blk;
 extern const VcCheckArea vc_area_fs;
 extern const VcCheckArea vc_area_iotlb, vc_area_inflight;
 
+extern const VcCheckArea vc_area_net;
 static const VcCheckArea *const areas[] = {
     &vc_area_hdr,  &vc_area_neg,    &vc_area_ring,        &vc_area_vring_base,
     &vc_area_reply_ack, &vc_area_mem, &vc_area_mq,        &vc_area_notify,
@@ -22,6 +23,7 @@ static const VcCheckArea *const areas[] = {
     &vc_area_misc, &vc_area_iotlb, &vc_area_inflight,
     &vc_area_blk,
     &vc_area_fs,
+    &vc_area_net,
 };
 
 const VcCheckArea *const *
