@@ -28,7 +28,7 @@ static const VcDeviceInfo devices[] = {
     /* hw/virtio/vhost-user-fs.c: hiprio + request queue; QEMU keeps the config. */
     {"fs", VIRTIO_ID_FS, 2, 0, 0, true},
     /* hw/display/vhost-user-gpu.c: control + cursor; 16-byte virtio_gpu_config. */
-    {"gpu", VIRTIO_ID_GPU, 2, 16, 0, false},
+    {"gpu", VIRTIO_ID_GPU, 2, 16, 0, true},
     {"vsock", VIRTIO_ID_VSOCK, 3, 8, 0, false},
     {"input", VIRTIO_ID_INPUT, 2, 0, 0, false},
     {"scsi", VIRTIO_ID_SCSI, 3, 0, 0, false},

@@ -15,6 +15,7 @@ extern const VcCheckArea vc_area_fs;
 extern const VcCheckArea vc_area_iotlb, vc_area_inflight;
 
 extern const VcCheckArea vc_area_net;
+extern const VcCheckArea vc_area_gpu;
 static const VcCheckArea *const areas[] = {
     &vc_area_hdr,  &vc_area_neg,    &vc_area_ring,        &vc_area_vring_base,
     &vc_area_reply_ack, &vc_area_mem, &vc_area_mq,        &vc_area_notify,
@@ -24,6 +25,7 @@ static const VcCheckArea *const areas[] = {
     &vc_area_blk,
     &vc_area_fs,
     &vc_area_net,
+    &vc_area_gpu,
 };
 
 const VcCheckArea *const *
