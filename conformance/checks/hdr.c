@@ -148,6 +148,7 @@ payload_in_later_segment(VcCtx *ctx)
     VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
     static const VcStep before[] = {VC_STEP_SET_FEATURES, VC_STEP_STATUS_FEATURES_OK,
                                     VC_STEP_SET_VRING_CALL, VC_STEP_END};
+    static const VcStep driver_ok[] = {VC_STEP_STATUS_DRIVER_OK, VC_STEP_END};
     g_autofree VcMsg *req = g_new(VcMsg, 1);
     g_autoptr(VcTraffic) t = NULL;
     unsigned n = 0;
@@ -178,10 +179,16 @@ payload_in_later_segment(VcCtx *ctx)
             VC_TRY(ctx, vc_fe_set_vring_enable(fe, q, true, VC_ERR(ctx)));
         }
     }
+    /* QEMU ends every start with DRIVER_OK when STATUS is negotiated; DPDK waits for it. */
+    VC_TRY(ctx, vc_fe_run_steps(fe, driver_ok, VC_ERR(ctx)));
     if (vc_traffic_ops(ctx->device)) {
         t = vc_traffic_new(fe, G_MAXUINT, 4, VC_ERR(ctx));
         VC_TRY(ctx, t != NULL);
         n = vc_chk_round(ctx, t, 4);
+        if (n == 0 && t->ops->needs_source) {
+            return vc_ctx_skip(ctx, "inconclusive: nothing completed, and %s requests complete "
+                               "only when the back end has traffic for the guest", ctx->device);
+        }
         vc_expect(ctx, n == 4, "after a SET_MEM_TABLE sent in two segments, %u of 4 requests "
                   "completed: the table did not take effect", n);
     } else if (!vc_ctx_settle(ctx, fe, 0)) {

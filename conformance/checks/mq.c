@@ -38,6 +38,7 @@ queue_indexes(VcCtx *ctx)
     g_autoptr(GError) err = NULL;
     g_autofree char *how = NULL;
     unsigned n, bad;
+    uint64_t rings;
     bool acked;
 
     if (!fe) {
@@ -51,8 +52,13 @@ queue_indexes(VcCtx *ctx)
         VC_TRY(ctx, vc_fe_simple(fe, VHOST_USER_GET_QUEUE_NUM, 0, false, &fe->queue_num,
                                  VC_ERR(ctx)));
     }
+    /*
+     * vhost-user net counts queue pairs: QEMU's net/vhost-user.c compares the
+     * answer with its queues= (pairs) and DPDK answers VHOST_MAX_QUEUE_PAIRS.
+     */
+    rings = fe->queue_num * (g_strcmp0(ctx->device, "net") == 0 ? 2 : 1);
     /* Every ring below the count can be configured (up to the 256 the fd messages address). */
-    n = (unsigned)MIN(fe->queue_num, (uint64_t)VC_FE_MAX_QUEUES);
+    n = (unsigned)MIN(rings, (uint64_t)VC_FE_MAX_QUEUES);
     for (unsigned q = 0; q < n; q++) {
         if (!vc_fe_vring_state(fe, VHOST_USER_SET_VRING_NUM, q, fe->cfg.ring_size, true, NULL,
                                VC_ERR(ctx))) {
@@ -61,6 +67,11 @@ queue_indexes(VcCtx *ctx)
             g_clear_error(VC_ERR(ctx));
             return vc_ctx_done(ctx);
         }
+    }
+    if (rings > VC_FE_MAX_QUEUES) {
+        vc_ctx_note(ctx, "rings 0..%u configured; GET_QUEUE_NUM %" G_GUINT64_FORMAT " reaches "
+                    "beyond what the ring messages address", n - 1, fe->queue_num);
+        return vc_ctx_done(ctx);
     }
     /* One past the end must be refused, never crash the daemon. */
     bad = n;
