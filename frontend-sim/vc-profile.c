@@ -14,10 +14,14 @@
 #include "wire/vc-proto.h"
 #include "wire/vc-msg-table.h"
 
-/* Transport and vhost bits QEMU passes through for the devices we drive. */
+/*
+ * Transport and vhost bits QEMU passes through for the devices we drive, plus
+ * VHOST_F_LOG_ALL, which it adds while it migrates (vhost_dev_set_features()).
+ */
 #define QEMU_FEATURES                                                                         \
     (VC_F(24) | VC_F(27) | VC_F(28) | VC_F(29) | VC_F(VHOST_USER_F_PROTOCOL_FEATURES) |      \
-     VC_F(32) | VC_F(33) | VC_F(34) | VC_F(35) | VC_F(36) | VC_F(38) | VC_F(40) | 0xffffffull)
+     VC_F(32) | VC_F(33) | VC_F(34) | VC_F(35) | VC_F(36) | VC_F(38) | VC_F(40) | 0xffffffull | \
+     VC_F(VHOST_F_LOG_ALL))
 
 static const VcStep qemu_init[] = {
     VC_STEP_GET_FEATURES, VC_STEP_GET_PROTOCOL_FEATURES, VC_STEP_SET_PROTOCOL_FEATURES,

@@ -3,9 +3,13 @@
 
 Prints TAP 13 (meson protocol 'tap'). Modes:
 
-  reference VHOST_CONFORM DAEMON      every check PASSes against the reference
-  mutants   VHOST_CONFORM DAEMON      every check FAILs (MUST) or WARNs (SHOULD)
-                                      against the mutant that breaks its rule
+  reference VHOST_CONFORM rng=PATH,blk=PATH,... [HARNESS OPTIONS]
+                                      no reference daemon gets a FAIL, WARN or
+                                      ERROR, and every check PASSes against one
+  mutants   VHOST_CONFORM rng=PATH,blk=PATH,...
+                                      every check FAILs (MUST) or WARNs (SHOULD,
+                                      MAY) against the mutant that breaks its
+                                      rule, on the reference daemon it belongs to
   catalog   VHOST_CONFORM CATALOG.md  the committed catalog is what --list prints
   cli       VHOST_CONFORM DAEMON      command-line errors, exit codes, reports
 
@@ -74,44 +78,110 @@ def run_json(exe, args):
         return p, report
 
 
-def mode_reference(exe, daemon):
+# Options a reference daemon needs from the harness (the blk reference grows its disk on
+# SIGUSR1, which the config-change checks use).
+DAEMON_OPTS = {"blk": ["--host-event-signal", "SIGUSR1"]}
+
+
+def parse_daemons(spec):
+    """'rng=PATH,blk=PATH,...' -> {"rng": PATH, ...}"""
+    out = {}
+    for part in spec.split(","):
+        dev, _, path = part.partition("=")
+        out[dev] = path
+    return out
+
+
+def mutant_target(c, daemons):
+    """The reference daemon and the mutant name that prove check @c.
+
+    A "blk:NAME" mutant runs on the blk reference; an unprefixed one on the
+    reference of the check's device, or the rng reference for checks of any
+    device."""
+    name = c.get("mutant") or ""
+    dev, sep, rest = name.partition(":")
+    if sep and dev in ("rng", "blk", "net", "fs", "gpu"):
+        return dev, rest
+    return c.get("device") or "rng", name
+
+
+def mode_reference(exe, spec, *extra):
+    """Every reference daemon passes every check that applies to it, and every check of
+    the catalog PASSes against at least one of them."""
     tap = Tap()
-    checks = catalog(exe, "rng")   # the reference daemon is an rng device
-    p, report = run_json(exe, ["--backend", daemon])
-    results = {r["id"]: r for r in (report or {}).get("results", [])}
-    tap.plan(len(checks) + 2)
-    tap.result(p.returncode == 0, f"vhost-conform exits 0 against the reference "
-               f"(got {p.returncode})", p.stderr)
-    tap.result(not UNDER_VALGRIND or p.returncode != 3, "no valgrind error", p.stderr)
+    daemons = parse_daemons(spec)
+    checks = catalog(exe)
+    passed = {}
+    runs = []
+    # QEMU 7.2 is the default front end; QEMU 10 knows the protocol features added since
+    # (DEVICE_STATE, SHARED_OBJECT...), so that their checks run too.
+    for dev, path in daemons.items():
+        for prof in ("qemu-7.2", "qemu-10"):
+            p, report = run_json(exe, [*extra, "--profile", prof, *DAEMON_OPTS.get(dev, []),
+                                       "--backend", path])
+            runs.append((dev, prof, p, report))
+    tap.plan(len(runs) * 2 + len(checks))
+    for dev, prof, p, report in runs:
+        opts = f" ({' '.join([*extra, '--profile', prof])})"
+        results = (report or {}).get("results", [])
+        bad = [r for r in results if r["verdict"] in ("FAIL", "WARN", "ERROR")]
+        tap.result(p.returncode == 0 and report is not None and
+                   (not UNDER_VALGRIND or p.returncode != 3),
+                   f"vhost-conform exits 0 against the {dev} reference{opts} "
+                   f"(got {p.returncode})", p.stderr)
+        tap.result(not bad, f"no FAIL, WARN or ERROR against the {dev} reference{opts} "
+                   f"({len(bad)} found)",
+                   "\n".join(f"{r['id']} [{r.get('ring')}] {r['verdict']}: {r['reason']}"
+                             for r in bad))
+        for r in results:
+            if r["verdict"] == "PASS":
+                passed.setdefault(r["id"], []).append(dev)
     for c in checks:
-        r = results.get(c["id"])
-        ok = r is not None and r["verdict"] == "PASS"
-        tap.result(ok, f"{c['id']} PASSes against the reference",
-                   f"verdict {r['verdict']}: {r['reason']}" if r else "no result")
+        dev, _ = mutant_target(c, daemons)
+        ok = c["id"] in passed
+        why = ""
+        if not ok:
+            why = (f"no reference daemon for device '{dev}'" if dev not in daemons
+                   else "SKIPped by every reference daemon")
+        tap.result(ok, f"{c['id']} PASSes against a reference daemon "
+                   f"({', '.join(passed.get(c['id'], [])) or 'none'})", why)
     return tap.failed
 
 
-def one_mutant(exe, daemon, c):
-    p, report = run_json(exe, ["--only", c["id"], "--backend", daemon,
-                               f"--mutant={c['mutant']}"])
+def one_mutant(exe, daemons, c):
+    dev, name = mutant_target(c, daemons)
+    if not name or dev not in daemons:
+        return c, dev, name, None, None
+    p, report = run_json(exe, ["--only", c["id"], *DAEMON_OPTS.get(dev, []),
+                               "--backend", daemons[dev], f"--mutant={name}"])
     r = (report or {}).get("results", [None])[0]
-    return c, p, r
+    return c, dev, name, p, r
 
 
-def mode_mutants(exe, daemon):
+def mode_mutants(exe, spec):
+    """Each check FAILs (MUST) or WARNs (SHOULD, MAY) against the mutant that breaks its
+    rule, run on the reference daemon the mutant belongs to."""
     tap = Tap()
-    checks = catalog(exe, "rng")   # the reference daemon is an rng device
+    daemons = parse_daemons(spec)
+    checks = catalog(exe)
     tap.plan(len(checks))
     workers = 1 if UNDER_VALGRIND else 2
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        for c, p, r in pool.map(lambda c: one_mutant(exe, daemon, c), checks):
+        for c, dev, name, p, r in pool.map(lambda c: one_mutant(exe, daemons, c), checks):
             want = "FAIL" if c["level"] == "MUST" else "WARN"
+            if not name:
+                tap.result(False, f"{c['id']} has a mutant that proves it", "none in the catalog")
+                continue
+            if p is None:
+                tap.result(False, f"{c['id']} reports mutant {name}: {want}",
+                           f"no reference daemon for device '{dev}'")
+                continue
             got = r["verdict"] if r else "no result"
             ok = r is not None and got == want and r["id"] == c["id"]
             if UNDER_VALGRIND and p.returncode == 3:
                 ok = False
                 got += " + valgrind error"
-            tap.result(ok, f"{c['id']} reports mutant {c['mutant']}: {want} (got {got})",
+            tap.result(ok, f"{c['id']} reports {dev} mutant {name}: {want} (got {got})",
                        (r or {}).get("reason", "") + "\n" + p.stderr)
     return tap.failed
 
@@ -192,16 +262,16 @@ def mode_cli(exe, daemon):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         print(__doc__, file=sys.stderr)
         return 2
-    mode, exe, arg = sys.argv[1:]
+    mode, exe, arg, *extra = sys.argv[1:]
     fn = {"reference": mode_reference, "mutants": mode_mutants, "catalog": mode_catalog,
           "cli": mode_cli}.get(mode)
     if not fn:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2
-    return 1 if fn(exe, arg) else 0
+    return 1 if fn(exe, arg, *extra) else 0
 
 
 if __name__ == "__main__":

@@ -514,7 +514,7 @@ static const VcCheck inflight_checks[] = {
      "fetched heads are marked inflight, cleared on completion, used_idx tracked",
      "blk:inflight-not-tracked", inflight_tracked},
     {"VU-INF-04", "vhost-user.rst#inflight-i-o-tracking", VC_SHOULD, 0, PF_INF,
-     VC_CHECK_PROCESS,
+     VC_CHECK_PROCESS | VC_CHECK_FRESH,
      "after SIGKILL, restart and QEMU's reconnect, in-flight requests complete exactly once",
      "blk:inflight-no-resubmit", inflight_resubmitted},
     {"VU-INF-05", "vhost-user.rst#inflight-i-o-tracking", VC_MUST, 0, PF_INF, 0,

@@ -330,6 +330,36 @@ START_TEST(text_exact)
 }
 END_TEST
 
+/* A matrix names the profile and ring layout of each line, only where they differ. */
+START_TEST(text_matrix_labels)
+{
+    VcResult r[3];
+    Capture c;
+    g_autofree char *out = NULL;
+
+    for (int i = 0; i < 3; i++) {
+        r[i] = mk("VU-VB-02", VC_MUST, "base", VC_PASS, "", NULL);
+        r[i].profile = S("qemu-7.2");
+    }
+    r[0].ring = S("split");
+    r[1].ring = S("packed");
+    r[2].ring = S("split");
+    r[2].profile = S("minimal");
+    vc_report_text(capture_open(&c), &run_info, r, 3, false);
+    out = capture_close(&c);
+    ck_assert_ptr_nonnull(strstr(out, "base  [qemu-7.2 split]\n"));
+    ck_assert_ptr_nonnull(strstr(out, "base  [qemu-7.2 packed]\n"));
+    ck_assert_ptr_nonnull(strstr(out, "base  [minimal split]\n"));
+    /* One layout, one profile: no labels. */
+    r[1].ring = S("split");
+    r[2].profile = S("qemu-7.2");
+    vc_report_text(capture_open(&c), &run_info, r, 3, false);
+    g_free(out);
+    out = capture_close(&c);
+    ck_assert_ptr_null(strstr(out, "["));
+}
+END_TEST
+
 START_TEST(text_totals)
 {
     VcResult results[52];
@@ -863,6 +893,7 @@ START_TEST(json_exact)
                            "      \"reason\": \"moved\",\n"
                            "      \"trace\": \"t.pcap#frame=41\",\n"
                            "      \"profile\": \"qemu-8.2\",\n"
+                           "      \"ring\": null,\n"
                            "      \"seconds\": 0.013\n"
                            "    }\n"
                            "  ]\n"
@@ -1015,6 +1046,7 @@ main(void)
 
     tcase_add_test(tc_text, text_exact);
     tcase_add_test(tc_text, text_totals);
+    tcase_add_test(tc_text, text_matrix_labels);
     tcase_add_test(tc_text, text_colour_and_hostile);
     suite_add_tcase(s, tc_text);
 
