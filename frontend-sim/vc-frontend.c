@@ -1591,6 +1591,11 @@ protocol_features_to_ack(const VcFrontend *fe)
     }
     /* GET_VRING_BASE_INFLIGHT only with inflight migration, which we do not do. */
     pf &= ~VC_PF(GET_VRING_BASE_INFLIGHT);
+    /* vhost-user.rst: in-band notifications need BACKEND_REQ and REPLY_ACK; a front end told
+     * to go without either does not ask for them (VU-NEG-05 sends the bad mix on purpose). */
+    if ((pf & (VC_PF(BACKEND_REQ) | VC_PF(REPLY_ACK))) != (VC_PF(BACKEND_REQ) | VC_PF(REPLY_ACK))) {
+        pf &= ~VC_PF(INBAND_NOTIFICATIONS);
+    }
     return pf;
 }
 
