@@ -196,6 +196,97 @@ split_pop_used(VcVq *vq, void **token, uint32_t *len, uint32_t *head_out)
     return 1;
 }
 
+static unsigned
+split_add_bufs(VcVq *vq, VcSg *const *bufs, unsigned n, bool writable)
+{
+    struct vring_desc *desc = vq->desc;
+    VcVqHead *heads = vq->heads;
+    const uint16_t *next = vq->next;
+    volatile uint16_t *ring = vq->avail->ring;
+    uint16_t mask = vq->num - 1, head = vq->free_head, avail = vq->avail_idx;
+    uint16_t flags = htole16(writable ? VRING_DESC_F_WRITE : 0);
+    uint64_t dma = vq->dma_offset;
+
+    if (G_UNLIKELY(vq->tap)) {
+        unsigned k;
+        for (k = 0; k < n && split_add(vq, writable ? NULL : bufs[k], !writable,
+                                       writable ? bufs[k] : NULL, writable, bufs[k], 0) >= 0; k++) {
+        }
+        return k;
+    }
+    n = MIN(n, vq->num_free);
+    for (unsigned k = 0; k < n; k++) {
+        const VcSg *sg = bufs[k];
+        VcVqHead *h = &heads[head];
+
+        /* One descriptor, no NEXT: its next field means nothing to the device. */
+        desc[head].addr = htole64(sg->gpa + dma);
+        desc[head].len = htole32(sg->len);
+        desc[head].flags = flags;
+        h->token = bufs[k];
+        h->wlen = writable ? sg->len : 0;
+        h->rlen = writable ? 0 : sg->len;
+        h->ndesc = 1;
+        h->last = head;
+        ring[avail++ & mask] = htole16(head);
+        head = next[head];
+    }
+    vq->free_head = head;
+    vq->avail_idx = avail;
+    vq->num_free -= (uint16_t)n;
+    vq->in_flight += (uint16_t)n;
+    vq->n_added += n;
+    return n;
+}
+
+static int
+split_pop_many(VcVq *vq, void **tokens, uint32_t *lens, unsigned max)
+{
+    const struct vring_used_elem *ring = vq->used->ring;
+    VcVqHead *heads = vq->heads;
+    uint16_t *next = vq->next;
+    uint16_t mask = vq->num - 1, last = vq->last_used, free_head = vq->free_head, freed = 0;
+    uint16_t used;
+    unsigned n = 0;
+
+    if (G_UNLIKELY(vq->tap)) {
+        /* One at a time, so that the tap sees each and a bad id is reported as it comes. */
+        return max ? split_pop_used(vq, &tokens[0], &lens[0], NULL) : 0;
+    }
+    used = used_idx_acquire(vq);
+    while (last != used && n < max) {
+        const struct vring_used_elem *e = &ring[last & mask];
+        uint32_t id = le32toh(e->id);
+        VcVqHead *h;
+
+        if (G_UNLIKELY(id >= vq->num || heads[id].token == NULL)) {
+            if (n == 0) {
+                last++;     /* consumed, as split_pop_used() does */
+            }
+            break;
+        }
+        h = &heads[id];
+        tokens[n] = h->token;
+        lens[n] = le32toh(e->len);
+        h->token = NULL;
+        next[h->last] = free_head;
+        free_head = (uint16_t)id;
+        freed += h->ndesc;
+        last++;
+        n++;
+    }
+    vq->free_head = free_head;
+    vq->num_free += freed;
+    vq->in_flight -= (uint16_t)n;
+    vq->n_used += n;
+    if (G_UNLIKELY(n == 0 && last != vq->last_used)) {
+        vq->last_used = last;
+        return -EPROTO;
+    }
+    vq->last_used = last;
+    return (int)n;
+}
+
 static void
 split_enable_calls(VcVq *vq, bool on)
 {
@@ -509,6 +600,8 @@ const VcVqOps vc_vq_split_ops = {
     .pop_used = split_pop_used,
     .more_used = split_more_used,
     .enable_calls = split_enable_calls,
+    .add_bufs = split_add_bufs,
+    .pop_many = split_pop_many,
     .reset = split_reset,
     .reset_base = split_reset_base,
     .base = split_base,

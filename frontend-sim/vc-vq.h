@@ -80,6 +80,9 @@ typedef struct VcVqOps {
     int (*pop_used)(VcVq *vq, void **token, uint32_t *len, uint32_t *head);
     bool (*more_used)(VcVq *vq);
     void (*enable_calls)(VcVq *vq, bool on);
+    /* Batched datapath (NULL: vc_vq_add_bufs() and vc_vq_pop_many() loop over add and pop_used). */
+    unsigned (*add_bufs)(VcVq *vq, VcSg *const *bufs, unsigned n, bool writable);
+    int (*pop_many)(VcVq *vq, void **tokens, uint32_t *lens, unsigned max);
 
     void (*reset)(VcVq *vq, uint16_t idx);
     int (*reset_base)(VcVq *vq, uint32_t base);
@@ -331,6 +334,70 @@ static inline int
 vc_vq_pop_used(VcVq *vq, void **token, uint32_t *len, uint32_t *head)
 {
     return vq->ops->pop_used(vq, token, len, head);
+}
+
+/**
+ * vc_vq_add_bufs:
+ * @bufs: @n buffers; chain k is the one buffer *@bufs[k], and @bufs[k] is
+ *        also its token (so a caller embeds the VcSg in its request slot)
+ * @n: chains to add
+ * @writable: device-writable buffers (VRING_DESC_F_WRITE), else readable
+ *
+ * Adds @n one-descriptor chains in one call, as a batch of vc_vq_add()
+ * calls would, but without their per-chain checks and calls: the bench's
+ * datapath. Does not publish. A tapped queue sees every chain as usual.
+ *
+ * Returns: chains added (fewer than @n when the ring fills up).
+ */
+static inline unsigned
+vc_vq_add_bufs(VcVq *vq, VcSg *const *bufs, unsigned n, bool writable)
+{
+    unsigned k;
+
+    if (vq->ops->add_bufs) {
+        return vq->ops->add_bufs(vq, bufs, n, writable);
+    }
+    for (k = 0; k < n; k++) {
+        if (vq->ops->add(vq, writable ? NULL : bufs[k], !writable, writable ? bufs[k] : NULL,
+                         writable, bufs[k], 0) < 0) {
+            break;
+        }
+    }
+    return k;
+}
+
+/**
+ * vc_vq_pop_many:
+ * @tokens: (out): room for @max tokens
+ * @lens: (out): room for @max used.len values
+ *
+ * Reaps up to @max used entries in one call (one read of the device's used
+ * index), as repeated vc_vq_pop_used() calls would.
+ *
+ * Returns: entries reaped (0 when none is pending), or -EPROTO when the
+ * first pending entry names an id that is out of range or not in flight
+ * (that entry is consumed, as vc_vq_pop_used() does; entries before a bad
+ * one are returned first).
+ */
+static inline int
+vc_vq_pop_many(VcVq *vq, void **tokens, uint32_t *lens, unsigned max)
+{
+    unsigned n = 0;
+
+    if (vq->ops->pop_many) {
+        return vq->ops->pop_many(vq, tokens, lens, max);
+    }
+    while (n < max) {
+        int r = vq->ops->pop_used(vq, &tokens[n], &lens[n], NULL);
+        if (r < 0) {
+            return n ? (int)n : r;
+        }
+        if (r == 0) {
+            break;
+        }
+        n++;
+    }
+    return (int)n;
 }
 
 /** vc_vq_more_used: Returns: true when the device has used entries not yet reaped. */
