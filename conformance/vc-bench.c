@@ -1,235 +1,302 @@
 /*
- * vc-bench.c -- rng datapath throughput: requests per second through a split
- * ring against a daemon, with eventfd notifications or with both sides
- * polling (VHOST_USER_VRING_NOFD_MASK). The harness posts a whole ring,
- * kicks once per batch and reaps in batches; nothing is allocated or logged
- * per request.
+ * vc-bench.c -- `vhost-conform bench`: the command. Parses the options
+ * (bench-opts.c), works out the daemon to start for each case, measures
+ * every case (bench-engine.c; side by side with DPDK's virtio_user in
+ * bench-dpdk.c; instructions per request in bench-callgrind.c), prints,
+ * writes JSON and SVG (bench-result.c) and gates against a baseline
+ * (bench-baseline.c).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
+
+#include "bench-baseline.h"
+#include "bench-engine.h"
+#include "bench-opts.h"
+#include "bench-result.h"
 #include "vc-bench.h"
-#include "vc-drv-rng.h"
-#include "vc-error.h"
-#include "vc-launch.h"
-#include "vc-report.h"
+#include "vc-recipe.h"
 
-typedef struct BenchResult {
-    const char *notify;
-    double seconds;
-    uint64_t requests;
-    uint64_t bytes;
-    uint64_t kicks;
-    uint64_t calls;
-} BenchResult;
+#define EXIT_REGRESSION 1
+#define EXIT_USAGE      2
+#define EXIT_SKIP       77
+#define EXIT_ERROR      99
 
-typedef struct BenchOpts {
-    char *program;
-    char **args;
-    int duration_ms;
-    int warmup_ms;
-    unsigned ring;
-    unsigned batch;
-    unsigned size;
-    int timeout_ms;
-} BenchOpts;
-
-static bool
-run_mode(const BenchOpts *o, VcNotify notify, BenchResult *res, GError **error)
+/* The device type a conventions-following daemon announces (--print-capabilities). */
+static char *
+device_of(const char *program)
 {
-    VcLaunchSpec spec = {.mode = VC_LAUNCH_SOCKET_PATH, .program = o->program,
-                         .args = o->args};
-    g_autoptr(VcDaemon) d = vc_daemon_start(&spec, error);
-    g_autoptr(VcFrontend) fe = NULL;
-    g_autoptr(VcRngDrv) rng = NULL;
-    VcFeConfig cfg = {0};
-    int64_t now, t_start, t_end, last_progress;
-    uint64_t done0 = 0, bytes0 = 0, kicks0 = 0, calls0 = 0;
-    bool measuring = false;
-    int fd;
+    char *argv[] = {(char *)program, "--print-capabilities", NULL};
+    g_autofree char *out = NULL;
+    g_autoptr(JsonParser) p = json_parser_new();
+    int status = -1;
 
-    if (!d) {
-        return false;
+    if (!vc_run_capture(argv, 5000, &out, &status, NULL) || status != 0 || !out ||
+        !json_parser_load_from_data(p, out, -1, NULL) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+        return NULL;
     }
-    fd = vc_daemon_connect(d, 5000, error);
-    if (fd < 0) {
-        return false;
-    }
-    cfg.timeout_ms = o->timeout_ms;
-    cfg.ring_size = (uint16_t)o->ring;
-    cfg.kick = cfg.call = notify;
-    cfg.event_idx = notify != VC_NOTIFY_NONE;
-    cfg.mem_size = 16ull << 20;
-    fe = vc_fe_new(fd, &cfg);
-    if (!vc_fe_init(fe, error) || !vc_fe_start(fe, error)) {
-        return false;
-    }
-    rng = vc_rng_new(fe, 0, o->ring, o->size, 1, 0, false, error);
-    if (!rng) {
-        return false;
-    }
-    t_start = g_get_monotonic_time();
-    t_end = t_start + (int64_t)(o->warmup_ms + o->duration_ms) * 1000;
-    last_progress = t_start;
-    for (;;) {
-        unsigned free_slots = rng->n - vc_rng_in_flight(rng);
+    return g_strdup(json_object_get_string_member_with_default(
+        json_node_get_object(json_parser_get_root(p)), "type", NULL));
+}
 
-        if (free_slots >= o->batch || vc_rng_in_flight(rng) == 0) {
-            vc_rng_post(rng, MIN(free_slots, o->batch));
-            if (vc_vq_notify(rng->vq) < 0) {
-                g_set_error(error, VC_SIM_ERROR, VC_ERROR_TRANSPORT, "kick failed");
-                return false;
-            }
+static char *
+host_text(void)
+{
+    g_autofree char *info = NULL;
+    g_autofree char *model = NULL;
+    const char *m;
+
+    if (g_file_get_contents("/proc/cpuinfo", &info, NULL, NULL) &&
+        (m = strstr(info, "model name")) != NULL && (m = strchr(m, ':')) != NULL) {
+        model = g_strndup(m + 2, strcspn(m + 2, "\n"));
+    }
+    return g_strdup_printf("%ld CPUs, %s", sysconf(_SC_NPROCESSORS_ONLN),
+                           model ? model : "unknown CPU");
+}
+
+/* Where the case's daemon comes from. */
+typedef struct Source {
+    VcRecipe *recipe;         /* a recipe name, or NULL */
+    bool testpmd;             /* a dpdk-testpmd recipe: the bench builds its command */
+    char *command;            /* that command, per case */
+} Source;
+
+static void
+target_for(const VcBenchOpts *o, Source *src, const VcBenchCase *c, VcBenchTarget *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->label = o->program;
+    t->cpu = o->backend_cpu;
+    if (src->testpmd) {
+        bool txonly = g_str_has_suffix(src->recipe->name, "txonly");
+        g_free(src->command);
+        src->command = vc_bench_testpmd_vhost_command(txonly ? "txonly" : "rxonly", c->size,
+                                                      o->backend_cpu < 0 ? 1 : o->backend_cpu,
+                                                      c->hugepages, c->queues);
+        vc_recipe_spec(src->recipe, &t->spec);
+        t->spec.command = src->command;
+        t->cpu = -1;
+        t->stats = txonly ? VC_BENCH_STATS_TX_PPS : VC_BENCH_STATS_RX_PPS;
+    } else if (src->recipe) {
+        vc_recipe_spec(src->recipe, &t->spec);
+    } else {
+        t->spec.mode = VC_LAUNCH_SOCKET_PATH;
+        t->spec.program = o->program;
+        t->spec.args = (char *const *)o->dargs->pdata;
+    }
+}
+
+/* The arguments that make a child bench measure exactly @c (for callgrind). */
+static GPtrArray *
+child_args(const VcBenchOpts *o, const VcBenchCase *c)
+{
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    const char *program = o->program;
+
+    if (o->vs) {
+        program = g_str_equal(c->op, "rx") ? "dpdk-testpmd-txonly" : "dpdk-testpmd";
+    }
+    g_ptr_array_add(a, g_strdup("--backend"));
+    g_ptr_array_add(a, g_strdup(program));
+    for (guint i = 0; !o->vs && o->dargs->pdata[i]; i++) {
+        g_ptr_array_add(a, g_strdup(o->dargs->pdata[i]));
+    }
+    g_ptr_array_add(a, g_strdup("--"));
+    g_ptr_array_add(a, g_strdup_printf("--device=%s", c->device));
+    g_ptr_array_add(a, g_strdup_printf("--op=%s", c->op));
+    g_ptr_array_add(a, g_strdup_printf("--ring=%s", c->packed ? "packed" : "split"));
+    g_ptr_array_add(a, g_strdup_printf("--ring-size=%u", c->ring_size));
+    g_ptr_array_add(a, g_strdup_printf("--batch=%u", c->batch));
+    g_ptr_array_add(a, g_strdup_printf("--depth=%u", c->depth));
+    g_ptr_array_add(a, g_strdup_printf("--size=%u", c->size));
+    g_ptr_array_add(a, g_strdup_printf("--notify=%s", vc_bench_notify_name(c->notify)));
+    g_ptr_array_add(a, g_strdup_printf("--queues=%u", c->queues));
+    g_ptr_array_add(a, g_strdup_printf("--cpu=%d", c->cpu));
+    g_ptr_array_add(a, g_strdup_printf("--backend-cpu=%d", o->backend_cpu));
+    /* Under valgrind the harness is slow: the daemon must not be taken for stalled. */
+    g_ptr_array_add(a, g_strdup_printf("--timeout=%d", MAX(o->timeout_ms / 1000, 30)));
+    if (c->hugepages) {
+        g_ptr_array_add(a, g_strdup("--hugepages"));
+    }
+    g_ptr_array_add(a, NULL);
+    return a;
+}
+
+static int
+bench(int argc, char **argv, VcBenchOpts *o)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GArray) cases = NULL;
+    g_autoptr(VcBenchReport) rep = NULL;
+    g_autoptr(VcBenchReport) base = NULL;
+    g_autofree char *device = NULL, *command = NULL, *self = NULL;
+    Source src = {0};
+    VcBenchEnv env = {0};
+    unsigned failed = 0, regressions = 0;
+    int code = 0;
+
+    command = g_strjoinv(" ", argv);
+    if (!vc_bench_opts_parse(&argc, &argv, o, &err)) {
+        g_printerr("vhost-conform bench: %s\n", err->message);
+        return EXIT_USAGE;
+    }
+    if (o->baseline) {
+        const char *kind = vc_baseline_kind(o->baseline, &err);
+        if (!kind || !g_str_equal(kind, "bench")) {
+            g_printerr("vhost-conform bench: --baseline: %s\n",
+                       kind ? "a conformance report: give it to 'vhost-conform --baseline'"
+                            : err->message);
+            return EXIT_USAGE;
         }
-        if (vc_rng_reap(rng) == 0) {
-            if (notify != VC_NOTIFY_NONE) {
-                vc_vq_enable_calls(rng->vq, true);
-                if (!vc_vq_more_used(rng->vq) && vc_vq_wait_call(rng->vq, o->timeout_ms) == 0) {
-                    g_set_error(error, VC_SIM_ERROR, VC_ERROR_TIMEOUT,
-                                "no completion within %d ms: the daemon stalled", o->timeout_ms);
-                    return false;
-                }
-            } else if (g_get_monotonic_time() - last_progress > (int64_t)o->timeout_ms * 1000) {
-                g_set_error(error, VC_SIM_ERROR, VC_ERROR_TIMEOUT,
-                            "no completion within %d ms: the daemon stalled", o->timeout_ms);
-                return false;
-            }
+        base = vc_bench_report_load(o->baseline, &err);
+        if (!base) {
+            g_printerr("vhost-conform bench: --baseline: %s\n", err->message);
+            return EXIT_USAGE;
+        }
+    }
+    if (o->program && !o->vs) {
+        src.recipe = vc_recipe_find(o->program, &err);
+        if (err) {
+            g_printerr("vhost-conform bench: %s\n", err->message);
+            return EXIT_USAGE;
+        }
+    }
+    if (src.recipe) {
+        g_autofree char *why = vc_recipe_check_host(src.recipe);
+        if (why) {
+            g_printerr("vhost-conform bench: %s\n", why);
+            code = EXIT_SKIP;
+            goto out;
+        }
+        if (o->dargs->len > 1) {
+            g_printerr("vhost-conform bench: recipe %s takes no daemon arguments\n",
+                       src.recipe->name);
+            code = EXIT_USAGE;
+            goto out;
+        }
+        src.testpmd = g_str_has_prefix(src.recipe->name, "dpdk-testpmd");
+        device = g_strdup(o->device ? o->device : src.recipe->device);
+    } else if (o->vs) {
+        g_autofree char *tp = g_find_program_in_path("dpdk-testpmd");
+        if (!tp || geteuid() != 0) {
+            g_printerr("vhost-conform bench: --vs dpdk needs dpdk-testpmd (Debian package "
+                       "dpdk) and root\n");
+            code = EXIT_SKIP;
+            goto out;
+        }
+        device = g_strdup("net");
+    } else {
+        device = o->device ? g_strdup(o->device) : device_of(o->program);
+        if (!device) {
+            g_printerr("vhost-conform bench: %s does not say what device it is "
+                       "(--print-capabilities); give --device\n", o->program);
+            code = EXIT_USAGE;
+            goto out;
+        }
+        if (!g_strv_contains((const char *[]){"rng", "net", "blk", "fs", NULL}, device)) {
+            g_printerr("vhost-conform bench: no bench for a %s device\n", device);
+            code = EXIT_USAGE;
+            goto out;
+        }
+    }
+    cases = vc_bench_cases(o, device, &err);
+    if (!cases) {
+        g_printerr("vhost-conform bench: %s\n", err->message);
+        code = EXIT_USAGE;
+        goto out;
+    }
+    if (o->hugepages) {
+        /* Ours, plus DPDK's 512 MiB for each testpmd running at once. */
+        uint64_t need = (128ull << 20) + (src.testpmd || o->vs ? 2 * (512ull << 20) : 0);
+        g_autofree char *why = vc_bench_hugepages_check(need);
+        if (why) {
+            g_printerr("vhost-conform bench: %s\n", why);
+            code = EXIT_SKIP;
+            goto out;
+        }
+    }
+    if (o->count_instructions) {
+        self = g_file_read_link("/proc/self/exe", NULL);
+    }
+    env.warmup_ms = o->fixed_requests ? 0 : o->warmup_ms;
+    env.duration_ms = o->duration_ms;
+    env.timeout_ms = o->timeout_ms;
+    env.fixed_requests = o->fixed_requests;
+    env.progress = !o->quiet && isatty(STDERR_FILENO);
+    env.settle_ms = 1300;
+
+    rep = vc_bench_report_new(command);
+    rep->version = g_strdup(VC_VERSION);
+    {
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        rep->started = g_date_time_format_iso8601(now);
+    }
+    rep->host = host_text();
+    for (guint i = 0; i < cases->len; i++) {
+        const VcBenchCase *c = &g_array_index(cases, VcBenchCase, i);
+        VcBenchResult *r = vc_bench_result_new(c, o->vs ? "dpdk-testpmd" : o->program);
+        bool ok;
+
+        if (o->vs) {
+            ok = vc_bench_vs_dpdk(&env, c, o->rounds, o->backend_cpu, r);
         } else {
-            last_progress = g_get_monotonic_time();
+            VcBenchTarget t;
+            target_for(o, &src, c, &t);
+            ok = vc_bench_run_case(&env, &t, c, r);
         }
-        now = g_get_monotonic_time();
-        if (!measuring && now - t_start >= (int64_t)o->warmup_ms * 1000) {
-            measuring = true;
-            t_start = now;
-            done0 = rng->completed;
-            bytes0 = rng->bytes;
-            kicks0 = rng->vq->n_kicks;
-            calls0 = rng->vq->n_calls;
+        if (ok && o->count_instructions && self) {
+            g_autoptr(GPtrArray) a = child_args(o, c);
+            g_autoptr(GError) cerr = NULL;
+            if (env.progress) {
+                fprintf(stderr, "\r\033[Kcounting instructions under callgrind: %s", r->id);
+            }
+            if (!vc_bench_count_instructions(self, (char *const *)a->pdata, o->instr_requests,
+                                             &r->instr_per_req, &cerr)) {
+                g_printerr("\r\033[Kvhost-conform bench: --count-instructions: %s\n",
+                           cerr->message);
+                failed++;
+            }
+            if (env.progress) {
+                fprintf(stderr, "\r\033[K");
+            }
         }
-        if (now >= t_end) {
-            break;
-        }
+        failed += !ok;
+        vc_bench_print_result(stdout, r);
+        fflush(stdout);
+        g_ptr_array_add(rep->results, r);
     }
-    res->notify = notify == VC_NOTIFY_NONE ? "poll" : "eventfd";
-    res->seconds = (double)(now - t_start) / 1e6;
-    res->requests = rng->completed - done0;
-    res->bytes = rng->bytes - bytes0;
-    res->kicks = rng->vq->n_kicks - kicks0;
-    res->calls = rng->vq->n_calls - calls0;
-    return true;
+    if (o->json && !vc_bench_report_write_json(rep, o->json, &err)) {
+        g_printerr("vhost-conform bench: %s\n", err->message);
+        g_clear_error(&err);
+        failed++;
+    }
+    if (o->svg && !vc_bench_report_write_svg(rep, o->svg, &err)) {
+        g_printerr("vhost-conform bench: %s\n", err->message);
+        g_clear_error(&err);
+        failed++;
+    }
+    if (base) {
+        g_autoptr(GString) lines = g_string_new(NULL);
+        regressions = vc_bench_compare(base, rep, o->max_regress, lines);
+        printf("baseline %s, tolerance %.1f %%:\n%s%u regression(s)\n", o->baseline,
+               o->max_regress, lines->str, regressions);
+    }
+    code = regressions ? EXIT_REGRESSION : failed ? EXIT_ERROR : 0;
+out:
+    vc_recipe_free(src.recipe);
+    g_free(src.command);
+    return code;
 }
 
 int
 vc_bench_main(int argc, char **argv)
 {
-    g_autoptr(GOptionContext) oc = NULL;
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GPtrArray) dargs = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GString) json = g_string_new("[");
-    char *notify = NULL, *duration = NULL, *json_path = NULL, *device = NULL;
-    int ring = 256, batch = 32, size = 64;
-    BenchOpts o = {.duration_ms = 3000, .warmup_ms = 500, .timeout_ms = 2000};
-    GOptionEntry entries[] = {
-        {"device", 0, 0, G_OPTION_ARG_STRING, &device, "Device (rng)", "TYPE"},
-        {"notify", 0, 0, G_OPTION_ARG_STRING, &notify,
-         "eventfd, poll or both (default both)", "MODE"},
-        {"duration", 0, 0, G_OPTION_ARG_STRING, &duration, "Measured seconds (default 3)", "S"},
-        {"ring-size", 0, 0, G_OPTION_ARG_INT, &ring, "Ring size (default 256)", "N"},
-        {"batch", 0, 0, G_OPTION_ARG_INT, &batch, "Requests per kick (default 32)", "N"},
-        {"req-size", 0, 0, G_OPTION_ARG_INT, &size, "Bytes per request (default 64)", "N"},
-        {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write results as JSON", "FILE"},
-        {NULL},
-    };
-    int code = 0;
+    VcBenchOpts o = {0};
+    int code = bench(argc, argv, &o);
 
-    /* "--backend PROGRAM ARGS... [--]" as in the main command. */
-    for (int i = 1; i < argc; i++) {
-        if (g_str_equal(argv[i], "--backend") && i + 1 < argc) {
-            int j = i + 2, out = i;
-            o.program = g_strdup(argv[i + 1]);
-            while (j < argc && !g_str_equal(argv[j], "--")) {
-                g_ptr_array_add(dargs, g_strdup(argv[j++]));
-            }
-            j += j < argc;
-            while (j < argc) {
-                argv[out++] = argv[j++];
-            }
-            argc = out;
-            break;
-        }
-    }
-    g_ptr_array_add(dargs, NULL);
-    o.args = (char **)dargs->pdata;
-    oc = g_option_context_new("--backend PROGRAM [ARGS...] [--]");
-    g_option_context_set_summary(oc, "Measures the rng datapath: requests per second through a "
-                                 "split ring, with eventfd notifications and with polling.");
-    g_option_context_add_main_entries(oc, entries, NULL);
-    if (!g_option_context_parse(oc, &argc, &argv, &err)) {
-        g_printerr("vhost-conform bench: %s\n", err->message);
-        return 2;
-    }
-    if (!o.program) {
-        g_printerr("vhost-conform bench: --backend PROGRAM is required\n");
-        return 2;
-    }
-    if (device && !g_str_equal(device, "rng")) {
-        g_printerr("vhost-conform bench: only --device rng is measured so far\n");
-        return 2;
-    }
-    if (duration) {
-        double s = g_ascii_strtod(duration, NULL);
-        if (s <= 0 || s > 3600) {
-            g_printerr("vhost-conform bench: --duration must be 0 < S <= 3600\n");
-            return 2;
-        }
-        o.duration_ms = (int)(s * 1000);
-    }
-    if (ring < 1 || ring > 32768 || (ring & (ring - 1)) || batch < 1 || batch > ring ||
-        size < 1 || size > 65536) {
-        g_printerr("vhost-conform bench: bad --ring-size, --batch or --req-size\n");
-        return 2;
-    }
-    o.ring = (unsigned)ring;
-    o.batch = (unsigned)batch;
-    o.size = (unsigned)size;
-    for (int m = 0; m < 2; m++) {
-        VcNotify mode = m == 0 ? VC_NOTIFY_EVENTFD : VC_NOTIFY_NONE;
-        BenchResult r = {0};
-        if (notify && !g_str_equal(notify, "both") &&
-            !g_str_equal(notify, m == 0 ? "eventfd" : "poll")) {
-            continue;
-        }
-        if (!run_mode(&o, mode, &r, &err)) {
-            g_printerr("vhost-conform bench: %s: %s\n", m == 0 ? "eventfd" : "poll",
-                       err->message);
-            g_clear_error(&err);
-            code = 99;
-            continue;
-        }
-        printf("rng  notify=%-7s ring=%u batch=%u size=%uB  %.0f requests/s  %.1f MB/s  "
-               "(%.2f kicks, %.2f calls per 1000 requests)\n", r.notify, o.ring, o.batch, o.size,
-               r.requests / r.seconds, r.bytes / r.seconds / 1e6,
-               r.requests ? 1000.0 * r.kicks / r.requests : 0,
-               r.requests ? 1000.0 * r.calls / r.requests : 0);
-        fflush(stdout);
-        g_string_append_printf(json, "%s{\"device\": \"rng\", \"notify\": \"%s\", \"ring\": %u, "
-                               "\"batch\": %u, \"size\": %u, \"seconds\": %.3f, \"requests\": %"
-                               G_GUINT64_FORMAT ", \"requests_per_s\": %.0f, \"MB_per_s\": %.3f}",
-                               json->len > 1 ? ", " : "", r.notify, o.ring, o.batch, o.size,
-                               r.seconds, r.requests, r.requests / r.seconds,
-                               r.bytes / r.seconds / 1e6);
-    }
-    g_string_append(json, "]\n");
-    if (json_path && !g_file_set_contents(json_path, json->str, -1, &err)) {
-        g_printerr("vhost-conform bench: %s\n", err->message);
-        code = 99;
-    }
-    g_free(notify);
-    g_free(duration);
-    g_free(json_path);
-    g_free(device);
-    g_free(o.program);
+    vc_bench_opts_clear(&o);
     return code;
 }

@@ -786,6 +786,12 @@ vc_daemon_tmpdir(const VcDaemon *d)
     return d->tmpdir;
 }
 
+const char *
+vc_daemon_log_path(const VcDaemon *d)
+{
+    return d->log_path;
+}
+
 void
 vc_daemon_free(VcDaemon *d)
 {

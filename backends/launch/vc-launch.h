@@ -136,6 +136,14 @@ const char *vc_daemon_describe(const VcDaemon *d);
 const char *vc_daemon_tmpdir(const VcDaemon *d);
 
 /**
+ * vc_daemon_log_path:
+ * Returns: the file the daemon's stdout and stderr go to (owned by @d;
+ * removed when @d is freed), or NULL. The bench reads dpdk-testpmd's
+ * statistics from it.
+ */
+const char *vc_daemon_log_path(const VcDaemon *d);
+
+/**
  * vc_run_capture:
  * @argv: program and arguments
  * @timeout_ms: deadline; the process is killed after it
