@@ -11,6 +11,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include "bench-baseline.h"
 #include "vc-bench.h"
 #include "vc-error.h"
 #include "vc-recipe.h"
@@ -42,6 +43,8 @@ typedef struct Cli {
     char *trace;
     gboolean trace_datapath;
     char *host_event;
+    char *baseline;
+    char *max_regress;
 } Cli;
 
 typedef struct Stream {
@@ -287,6 +290,8 @@ cli_clear(Cli *cli)
     g_free(cli->json);
     g_free(cli->ring_size);
     g_free(cli->host_event);
+    g_free(cli->baseline);
+    g_free(cli->max_regress);
     g_free(cli->trace);
     g_strfreev(cli->only);
     g_strfreev(cli->skip);
@@ -345,6 +350,11 @@ run_checks_with(Cli *cli, int argc, char **argv)
          "ID,..."},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cli->verbose, "Progress on stderr", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &cli->version, "Print the version and exit", NULL},
+        {"baseline", 0, 0, G_OPTION_ARG_FILENAME, &cli->baseline,
+         "Compare with an earlier --json report: exit 1 when a check that PASSed there no "
+         "longer does (for CI)", "FILE"},
+        {"max-regress", 0, 0, G_OPTION_ARG_STRING, &cli->max_regress,
+         "Accepted for symmetry with 'bench --baseline'; verdicts have no tolerance", "PCT"},
         {"trace", 0, 0, G_OPTION_ARG_FILENAME, &cli->trace,
          "Record every message of every check to a pcap file (traces/FORMAT.md)", "FILE.pcap"},
         {"trace-datapath", 0, 0, G_OPTION_ARG_NONE, &cli->trace_datapath,
@@ -568,6 +578,19 @@ run_checks_with(Cli *cli, int argc, char **argv)
             g_printerr("vhost-conform: %s\n", err->message);
             g_clear_error(&err);
             code = code ? code : 99;
+        }
+    }
+    if (cli->baseline) {
+        g_autoptr(GString) lines = g_string_new(NULL);
+        int bad = vc_baseline_verdicts(cli->baseline, (VcResult *)results->data, results->len,
+                                       lines, &err);
+        if (bad < 0) {
+            g_printerr("vhost-conform: --baseline: %s\n", err->message);
+            g_clear_error(&err);
+            code = code ? code : 99;
+        } else {
+            g_printerr("baseline %s:\n%s%d regression(s)\n", cli->baseline, lines->str, bad);
+            code = bad && code != 1 ? 1 : code;
         }
     }
     if (trace && !vc_trace_close(g_steal_pointer(&trace), &err)) {
