@@ -955,6 +955,24 @@ net_t_destroy(void *p)
     g_free(t);
 }
 
+/* Keeps as many frames on their way as receive buffers wait for one. */
+static void
+net_t_feed(NetTraffic *t)
+{
+    VcNetQueue *tq = vc_net_txq(t->d, t->pair);
+    unsigned waiting, flying;
+
+    if (!tq) {
+        return;
+    }
+    vc_net_tx_reap(t->d, t->pair);
+    waiting = vc_net_rx_in_flight(t->d, t->pair);
+    flying = vc_net_tx_in_flight(t->d, t->pair);
+    if (waiting > flying && vc_net_tx_send(t->d, t->pair, waiting - flying, FEED_LEN)) {
+        vc_vq_notify(tq->vq);
+    }
+}
+
 static unsigned
 net_t_post(void *p, unsigned count)
 {
@@ -972,27 +990,18 @@ net_t_post(void *p, unsigned count)
         }
         t->poison = 0;
     }
-    return vc_net_rx_post(t->d, t->pair, count);
+    count = vc_net_rx_post(t->d, t->pair, count);
+    net_t_feed(t);
+    return count;
 }
 
 static unsigned
 net_t_reap(void *p)
 {
     NetTraffic *t = p;
-    VcNetQueue *tq = vc_net_txq(t->d, t->pair);
     unsigned n = vc_net_rx_reap(t->d, t->pair);
-    unsigned waiting, flying;
 
-    if (!tq) {
-        return n;
-    }
-    /* Keep as many frames on the way as receive buffers wait for one. */
-    vc_net_tx_reap(t->d, t->pair);
-    waiting = vc_net_rx_in_flight(t->d, t->pair);
-    flying = vc_net_tx_in_flight(t->d, t->pair);
-    if (waiting > flying && vc_net_tx_send(t->d, t->pair, waiting - flying, FEED_LEN)) {
-        vc_vq_notify(tq->vq);
-    }
+    net_t_feed(t);
     return n;
 }
 
@@ -1091,19 +1100,40 @@ net_t_set_indirect(void *p, bool on)
 {
     NetTraffic *t = p;
 
-    if (on && !vc_net_rxq(t->d, t->pair)->vq->indirect) {
+    if (on && !(vc_net_rxq(t->d, t->pair)->vq->flags & VC_VQ_INDIRECT)) {
         return false;
     }
     t->d->add_flags = on ? VC_ADD_INDIRECT : 0;
     return true;
 }
 
+/*
+ * The receive ring was set up again (vc_chk_restart_ring()). Its transmit
+ * companion feeds it, so it is set up again too, as QEMU starts a pair's
+ * rings together: stopped where it stands, then NUM, BASE, ADDR, KICK, CALL
+ * and ENABLE. Failures are left for the check to see (nothing completes).
+ */
 static void
 net_t_forget(void *p)
 {
     NetTraffic *t = p;
+    VcNetQueue *tq = vc_net_txq(t->d, t->pair);
+    VcFrontend *fe = t->d->fe;
+    g_autoptr(GError) err = NULL;
+    uint32_t base;
 
     vc_net_rx_forget(t->d, t->pair);
+    if (!tq || fe->broken || !vc_fe_get_vring_base(fe, tq->ring, &base, &err) ||
+        vc_vq_reset_base(tq->vq, base) < 0) {
+        return;
+    }
+    vc_net_tx_forget(t->d, t->pair);
+    if (vc_fe_set_vring_call(fe, tq->ring, &err) && vc_fe_set_vring_num(fe, tq->ring, &err) &&
+        vc_fe_set_vring_base(fe, tq->ring, vc_vq_base(tq->vq), &err) &&
+        vc_fe_set_vring_addr(fe, tq->ring, &err) && vc_fe_set_vring_kick(fe, tq->ring, &err) &&
+        vc_fe_has_feature(fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
+        vc_fe_set_vring_enable(fe, tq->ring, true, &err);
+    }
 }
 
 const VcTrafficOps vc_net_traffic_ops = {

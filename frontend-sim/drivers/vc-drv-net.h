@@ -366,6 +366,7 @@ void vc_net_tx_forget(VcNetDrv *d, unsigned pair);
  * has traffic (dpdk-testpmd txonly always has); while receive buffers wait,
  * the driver also transmits tagged frames on the pair's transmit ring, as
  * many as buffers wait, so that a loopback back end has traffic to return.
+ * When the receive ring is set up again (forget), the transmit ring is too.
  * verify: a well-formed header and used.len >= 12 + 60.
  */
 extern const VcTrafficOps vc_net_traffic_ops;
