@@ -62,6 +62,8 @@ vc_fe_new(int sock, const VcFeConfig *cfg)
     fe->conn = vc_conn_new(sock, fe->conn_base, VC_CHAN_MAIN);
     fe->inflight_fd = -1;
     fe->log_fd = -1;
+    fe->uffd = -1;
+    fe->pc_resolve = true;
     fe->iommu = fe->cfg.iommu;
     fe->iova_offset = fe->iommu ? 0x100000000000ull : 0;
     fe->iotlb_answer = true;
@@ -103,6 +105,7 @@ vc_fe_free(VcFrontend *fe)
     if (!fe) {
         return;
     }
+    vc_fe_shm_free(fe);
     for (unsigned i = 0; i < VC_FE_MAX_QUEUES; i++) {
         queue_clear(&fe->q[i]);
     }
@@ -113,6 +116,7 @@ vc_fe_free(VcFrontend *fe)
         munmap(fe->log, fe->log_size);
     }
     close_fd(&fe->log_fd);
+    vc_fe_postcopy_free(fe);
     vc_gmem_free(fe->gm);
     g_array_unref(fe->obs);
     g_free(fe);
@@ -262,9 +266,11 @@ handle_backend_msg(VcFrontend *fe, VcMsg *m)
     case VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG:
     case VHOST_USER_BACKEND_SHARED_OBJECT_ADD:
     case VHOST_USER_BACKEND_SHARED_OBJECT_REMOVE:
+        status = faults ? 1 : 0;
+        break;
     case VHOST_USER_BACKEND_SHMEM_MAP:
     case VHOST_USER_BACKEND_SHMEM_UNMAP:
-        status = faults ? 1 : 0;
+        status = vc_fe_shm_handle(fe, m, faults);
         break;
     case VHOST_USER_BACKEND_VRING_CALL:
     case VHOST_USER_BACKEND_VRING_ERR:
@@ -333,14 +339,13 @@ static int
 wait_main(VcFrontend *fe, int64_t deadline)
 {
     for (;;) {
-        struct pollfd p[2] = {{.fd = fe->conn->fd, .events = POLLIN}};
-        int n = 1, left, r;
+        /* The main socket, the back-end channel, the userfaultfd (a daemon waiting in a
+         * fault may owe us the reply). */
+        struct pollfd p[3] = {{.fd = fe->conn->fd, .events = POLLIN},
+                              {.fd = fe->bch ? fe->bch->fd : -1, .events = POLLIN},
+                              {.fd = fe->uffd, .events = POLLIN}};
+        int n = 3, left, r;
 
-        if (fe->bch) {
-            p[1].fd = fe->bch->fd;
-            p[1].events = POLLIN;
-            n = 2;
-        }
         left = (int)MAX(deadline - vc_now_ms(), 0);
         r = poll(p, (nfds_t)n, left);
         if (r < 0) {
@@ -349,8 +354,11 @@ wait_main(VcFrontend *fe, int64_t deadline)
             }
             return -errno;
         }
-        if (n == 2 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (fe->bch && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             service_backend_once(fe);
+        }
+        if (p[2].revents & POLLIN) {
+            vc_fe_postcopy_serve(fe);
         }
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             return 1;
@@ -367,6 +375,9 @@ vc_fe_service(VcFrontend *fe, int ms)
     int64_t deadline = vc_now_ms() + ms;
     unsigned handled = 0;
 
+    if (fe->uffd >= 0) {
+        handled += vc_fe_postcopy_serve(fe);
+    }
     while (fe->bch) {
         int r = vc_wait_readable(fe->bch->fd, (int)MAX(deadline - vc_now_ms(), 0));
         if (r <= 0) {
@@ -513,6 +524,10 @@ request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int de
     if (info && info->reply == VC_REPLY_ACK && profile_acks(fe, req->hdr.request) &&
         vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
         req->hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
+    }
+    if (req->hdr.request == VHOST_USER_RESET_DEVICE) {
+        /* vhost-user.rst BACKEND_SHMEM_MAP: mappings do not survive a device reset. */
+        vc_fe_shm_reset(fe);
     }
     need = vc_msg_needs_reply(VC_CHAN_MAIN, req, fe->pfeatures, fe->postcopy);
     r = split_at ? send_split(fe, req, split_at, delay_ms)
@@ -875,7 +890,16 @@ vc_fe_set_mem_table(VcFrontend *fe, GError **error)
     req->payload.memory.nregions = n;
     req->nfds = n;
     vc_msg_set_size(VC_CHAN_MAIN, req);
-    if (!vc_fe_request(fe, req, NULL, error)) {
+    if (fe->postcopy) {
+        /* After POSTCOPY_LISTEN: the daemon answers its bases; our ack lets it go on. */
+        g_autofree VcMsg *reply = g_new(VcMsg, 1);
+        fe->pc_awaiting_ack = true;
+        if (!vc_fe_request(fe, req, reply, error) ||
+            !vc_fe_postcopy_took_table(fe, req, reply, error) ||
+            !vc_fe_postcopy_ack(fe, VHOST_USER_SET_MEM_TABLE, error)) {
+            return false;
+        }
+    } else if (!vc_fe_request(fe, req, NULL, error)) {
         return false;
     }
     for (unsigned i = 0; i < fe->gm->n_regions; i++) {
@@ -894,7 +918,15 @@ vc_fe_add_mem_reg(VcFrontend *fe, unsigned idx, GError **error)
     req->fds[0] = vc_gmem_region_fd(fe->gm, idx);
     req->nfds = 1;
     vc_msg_set_size(VC_CHAN_MAIN, req);
-    if (!vc_fe_request(fe, req, NULL, error)) {
+    if (fe->postcopy) {
+        /* The reply names the daemon's base; vc_fe_publish_memory() acks after the last. */
+        g_autofree VcMsg *reply = g_new(VcMsg, 1);
+        fe->pc_awaiting_ack = true;
+        if (!vc_fe_request(fe, req, reply, error) ||
+            !vc_fe_postcopy_took_table(fe, req, reply, error)) {
+            return false;
+        }
+    } else if (!vc_fe_request(fe, req, NULL, error)) {
         return false;
     }
     fe->region_published[idx] = true;
@@ -938,6 +970,10 @@ vc_fe_publish_memory(VcFrontend *fe, GError **error)
             !vc_fe_add_mem_reg(fe, i, error)) {
             return false;
         }
+    }
+    /* vhost_user_add_remove_regions(): in postcopy one ack follows the last region. */
+    if (fe->postcopy && fe->pc_awaiting_ack) {
+        return vc_fe_postcopy_ack(fe, VHOST_USER_ADD_MEM_REG, error);
     }
     return true;
 }
@@ -1367,6 +1403,7 @@ vc_fe_reconnect(VcFrontend *fe, int sock)
     fe->queue_num = fe->max_mem_slots = 0;
     fe->status = 0;
     fe->reconnected = true;
+    vc_fe_shm_reset(fe);
     memset(fe->region_published, 0, sizeof(fe->region_published));
     for (unsigned q = 0; q < VC_FE_MAX_QUEUES; q++) {
         fe->q[q].kick_sent = fe->q[q].err_sent = fe->q[q].masked = false;
@@ -1694,6 +1731,13 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
         fe->config_got = got;
         return true;
     }
+    case VC_STEP_GET_SHMEM_CONFIG:
+        /* vub_device_realize() asks (vhost-user-base devices only), never on reconnect. */
+        if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_SHMEM) || fe->reconnected ||
+            !vc_profile_base_device(fe->cfg.device)) {
+            return true;
+        }
+        return vc_fe_get_shmem_config(fe, NULL, error);
     case VC_STEP_SET_FEATURES:
         return vc_fe_set_features(fe, vc_fe_negotiate_features(fe) |
                                           (fe->log_all ? 1ull << VHOST_F_LOG_ALL : 0), error);

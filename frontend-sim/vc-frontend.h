@@ -94,6 +94,7 @@ typedef enum VcObsKind {
     VC_OBS_BACKEND_MSG,    /* a request on the back-end channel */
     VC_OBS_BACKEND_FAULT,  /* a malformed request on the back-end channel: faults mask */
     VC_OBS_NACK,           /* a REPLY_ACK payload that was not 0 */
+    VC_OBS_SHMEM_FAULT,    /* a BACKEND_SHMEM_MAP/UNMAP the front end refused: faults = VcShmFault */
 } VcObsKind;
 
 /** VcObs: one observation. */
@@ -108,6 +109,51 @@ typedef struct VcObs {
     uint64_t msg_no;       /* message number on its connection (for trace frames) */
     char text[192];        /* one line, decoded */
 } VcObs;
+
+/** VcShmFault: why the front end refused a BACKEND_SHMEM_MAP or _UNMAP (VcObs.faults). */
+typedef enum VcShmFault {
+    VC_SHM_FAULT_MALFORMED = 1,  /* the codec refused it (its size); a BACKEND_FAULT comes too */
+    VC_SHM_FAULT_FDS,            /* a map without exactly one fd, or an unmap with one */
+    VC_SHM_FAULT_NOT_NEGOTIATED, /* VHOST_USER_PROTOCOL_F_SHMEM was not negotiated */
+    VC_SHM_FAULT_NO_REGION,      /* the shmid has size 0 in GET_SHMEM_CONFIG (or none was asked) */
+    VC_SHM_FAULT_FLAGS,          /* flags other than 0 (read-only) and 1 (read-write) */
+    VC_SHM_FAULT_RANGE,          /* len 0, or shm_offset + len wraps or passes the region's end */
+    VC_SHM_FAULT_OVERLAP,        /* overlaps a live mapping of the same region */
+    VC_SHM_FAULT_FD_SIZE,        /* the fd is shorter than fd_offset + len (or fstat failed) */
+    VC_SHM_FAULT_MMAP,           /* mmap() refused it (offsets or length not page-aligned) */
+    VC_SHM_FAULT_NO_MATCH,       /* an unmap whose range is not exactly one live mapping */
+} VcShmFault;
+
+/** VcFeShmMap: one live mapping in a VIRTIO Shared Memory Region. */
+typedef struct VcFeShmMap {
+    uint8_t shmid;
+    uint64_t shm_offset;
+    uint64_t len;
+    uint64_t fd_offset;
+    bool rw;                     /* flags 1: mapped read-write */
+    uint64_t msg_no;             /* back-end channel message that made it */
+} VcFeShmMap;
+
+/**
+ * VcFeShm: the VIRTIO Shared Memory Regions (VHOST_USER_PROTOCOL_F_SHMEM),
+ * as QEMU keeps them: the sizes of the last GET_SHMEM_CONFIG, an address
+ * range reserved per region (PROT_NONE) and the live mappings. Dropped by
+ * RESET_DEVICE (the mappings) and at disconnect (everything).
+ */
+typedef struct VcFeShm {
+    bool config_got;             /* a GET_SHMEM_CONFIG was answered */
+    VhostUserShMemConfig config; /* the last answer, as received */
+    unsigned n_configs;          /* answers received */
+    uint8_t *area[VHOST_USER_MAX_SHMEM_REGIONS];     /* reserved range per region, or NULL */
+    uint64_t area_len[VHOST_USER_MAX_SHMEM_REGIONS];
+    GArray *maps;                /* of VcFeShmMap, the live mappings */
+    unsigned refuse;             /* answer the next N valid maps with 1 (no resources left) */
+    uint64_t maps_made;          /* maps accepted */
+    uint64_t unmaps_made;        /* unmaps accepted */
+    uint64_t refused;            /* valid maps refused on purpose (refuse) */
+    uint64_t faults;             /* maps and unmaps refused as faulty (VC_OBS_SHMEM_FAULT) */
+    uint64_t dropped;            /* mappings dropped by RESET_DEVICE */
+} VcFeShm;
 
 typedef struct VcFrontend {
     VcFeConfig cfg;
@@ -177,6 +223,23 @@ typedef struct VcFrontend {
     unsigned n_iotlb_pending;
     unsigned req_depth;          /* main-socket requests in progress (nested by misses) */
     bool iotlb_flushing;
+
+    /* Postcopy (vhost-user.rst "Migrating back ends with postcopy"; vc-postcopy.c). */
+    int uffd;                    /* our copy of the daemon's userfaultfd, or -1 */
+    uint64_t pc_base[VC_GMEM_MAX_REGIONS];  /* the daemon's address of each region (its reply) */
+    bool pc_resolve;             /* page faults are answered (default true) */
+    uint64_t pc_faults;          /* page faults read from the userfaultfd */
+    uint64_t pc_early_faults;    /* faults, or punched pages found resident without one,
+                                  * before the postcopy memory-table ack went out */
+    bool pc_awaiting_ack;        /* a postcopy table went out, its ack not yet */
+    uint64_t pc_unknown_faults;  /* faults at addresses outside every region the daemon named */
+    uint64_t pc_last_fault;      /* the daemon's address of the last fault (or early touch:
+                                  * its guest address) */
+    GHashTable *pc_saved;        /* guest page number -> its content before it was punched */
+    GHashTable *pc_faulted;      /* guest page numbers that faulted */
+
+    /* VIRTIO Shared Memory Regions (vc-shmem.c). */
+    VcFeShm shm;
 
     /* Observations, in order. */
     GArray *obs;                 /* of VcObs */
@@ -318,7 +381,11 @@ bool vc_fe_publish_memory(VcFrontend *fe, GError **error);
 /** vc_fe_set_mem_table: sends SET_MEM_TABLE with every live region (at most 8). */
 bool vc_fe_set_mem_table(VcFrontend *fe, GError **error);
 
-/** vc_fe_add_mem_reg: sends ADD_MEM_REG for region @idx. */
+/**
+ * vc_fe_add_mem_reg: sends ADD_MEM_REG for region @idx. In postcopy the
+ * reply names the daemon's base and the caller sends the ack
+ * (vc_fe_postcopy_ack()) after its last region; vc_fe_publish_memory() does.
+ */
 bool vc_fe_add_mem_reg(VcFrontend *fe, unsigned idx, GError **error);
 
 /**
@@ -458,6 +525,82 @@ bool vc_fe_check_device_state(VcFrontend *fe, uint64_t *result, GError **error);
  * vc_fe_start() sets every ring up with SET_VRING_BASE = used->idx.
  */
 void vc_fe_reconnect(VcFrontend *fe, int sock);
+
+/* --- Postcopy (vc-postcopy.c) ------------------------------------------------------- */
+
+/**
+ * vc_fe_postcopy_advise:
+ * POSTCOPY_ADVISE: the reply (size 0) must carry the daemon's userfaultfd,
+ * kept in fe->uffd (non-blocking). Returns: false with @error on a bad reply.
+ */
+bool vc_fe_postcopy_advise(VcFrontend *fe, GError **error);
+
+/**
+ * vc_fe_postcopy_listen:
+ * POSTCOPY_LISTEN (NEED_REPLY, as QEMU sends it). From then on the memory
+ * table goes out the postcopy way: SET_MEM_TABLE (or each ADD_MEM_REG) is
+ * answered with the daemon's mapping bases (fe->pc_base), and an ack
+ * (the same request, a u64 0) follows once the front end can serve faults.
+ */
+bool vc_fe_postcopy_listen(VcFrontend *fe, GError **error);
+
+/** vc_fe_postcopy_end: POSTCOPY_END; @status gets the u64 answer. Closes fe->uffd. */
+bool vc_fe_postcopy_end(VcFrontend *fe, uint64_t *status, GError **error);
+
+/**
+ * vc_fe_postcopy_punch:
+ * Makes the guest pages covering [@gpa, @gpa + @len) "not arrived yet":
+ * their content is saved and the memfd range is punched out, so that the
+ * daemon's next access faults. A fault is answered with the saved page
+ * (UFFDIO_COPY on the daemon's userfaultfd), the way QEMU places a page
+ * that arrived. The harness must not touch these pages itself meanwhile.
+ */
+bool vc_fe_postcopy_punch(VcFrontend *fe, uint64_t gpa, uint64_t len, GError **error);
+
+/**
+ * vc_fe_postcopy_serve:
+ * Reads every pending fault from fe->uffd and, with fe->pc_resolve, answers
+ * it. vc_fe_service() and every wait for a reply call it. Returns: faults read.
+ */
+unsigned vc_fe_postcopy_serve(VcFrontend *fe);
+
+/* Internal: the postcopy half of publishing memory (vc-frontend.c calls these). */
+bool vc_fe_postcopy_took_table(VcFrontend *fe, const VcMsg *req, const VcMsg *reply,
+                               GError **error);
+bool vc_fe_postcopy_ack(VcFrontend *fe, uint32_t request, GError **error);
+void vc_fe_postcopy_free(VcFrontend *fe);
+
+/* --- VIRTIO Shared Memory Regions (vc-shmem.c) ------------------------------------ */
+
+/**
+ * vc_fe_get_shmem_config:
+ * @out: (out) (optional): the answer, as received
+ *
+ * GET_SHMEM_CONFIG (vhost-user.rst; QEMU sends it when a vhost-user-base
+ * device is realized). The reply must be the 2056-byte
+ * VhostUserShMemConfig, else a VC_ERROR_PROTOCOL error. Its sizes become
+ * the regions that BACKEND_SHMEM_MAP/UNMAP are checked against (fe->shm);
+ * a region whose size changed loses its mappings. Nothing in the answer is
+ * judged here.
+ *
+ * Returns: false with @error when SHMEM is not negotiated (VC_ERROR_UNSUPPORTED)
+ * or the request failed.
+ */
+bool vc_fe_get_shmem_config(VcFrontend *fe, VhostUserShMemConfig *out, GError **error);
+
+/** vc_fe_shm_live: Returns: the number of live mappings. */
+guint vc_fe_shm_live(const VcFrontend *fe);
+
+/** vc_fe_shm_map: Returns: live mapping @i (owned by @fe, valid until the table changes). */
+const VcFeShmMap *vc_fe_shm_map(const VcFrontend *fe, guint i);
+
+/*
+ * Internal (vc-frontend.c calls these): a BACKEND_SHMEM_MAP/UNMAP with the
+ * codec's @faults, answered with the returned status; RESET_DEVICE; the end.
+ */
+uint64_t vc_fe_shm_handle(VcFrontend *fe, const VcMsg *m, unsigned faults);
+void vc_fe_shm_reset(VcFrontend *fe);
+void vc_fe_shm_free(VcFrontend *fe);
 
 /**
  * vc_fe_set_log_base:

@@ -70,6 +70,8 @@ region_map(VcBe *be, const VhostUserMemoryRegion *d, int fd, VcBeRegion *r)
     if (p == MAP_FAILED) {
         return -errno;
     }
+    /* A fresh region: nothing registered, no second mapping (callers pass stack slots). */
+    memset(r, 0, sizeof(*r));
     r->gpa = d->guest_phys_addr;
     r->size = d->memory_size;
     r->uva = d->userspace_addr;

@@ -1338,7 +1338,13 @@ handle_message(VcBe *be, VcMsg *m)
         be->leaked_fd = dup(m->fds[0]);
     }
     faults = vc_msg_check_request(VC_CHAN_MAIN, m);
-    if (faults) {
+    if (faults == VC_MSG_FAULT_SIZE && postcopy && m->hdr.request == VHOST_USER_ADD_MEM_REG &&
+        m->hdr.size == sizeof(uint64_t) && m->nfds == 0 && m->payload.u64 == 0) {
+        /* QEMU's ack after the last postcopy ADD_MEM_REG (vhost_user_add_remove_regions()):
+         * the same request with a u64 0 and no reply. The regions are registered already. */
+        vc_be_vring_process_all(be);
+        res = VC_BE_SILENT;
+    } else if (faults) {
         vc_be_note(be, "rejected: %s",
                    vc_msg_fault_describe(buf, sizeof(buf), faults, VC_CHAN_MAIN, NULL, m));
     } else if (!gating_ok(be, info)) {
