@@ -593,6 +593,83 @@ vc_vq_set_tap(VcVq *vq, VcVqTap tap, void *opaque)
     vq->tap_opaque = opaque;
 }
 
+/* --- Hostile input (vc-vq.h): not part of the ops, never on the datapath -------------------- */
+
+void
+vc_vq_raw_desc(struct vring_desc *table, const VcRawDesc *d)
+{
+    fill_desc(table, d->addr, d->len, d->flags, (uint16_t)d->next);
+}
+
+int
+vc_vq_add_raw(VcVq *vq, const VcRawDesc *d, unsigned n, void *token)
+{
+    g_autofree uint16_t *slot = NULL;
+    uint16_t head = vq->free_head, i = head;
+    uint32_t wlen = 0, rlen = 0;
+    VcVqHead *h;
+
+    if (vq->packed) {
+        return -EOPNOTSUPP;
+    }
+    if (n == 0 || token == NULL) {
+        return -EINVAL;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        if ((d[k].flags & VRING_DESC_F_NEXT) && !(d[k].next & VC_RAW_NEXT_AS_IS) &&
+            d[k].next >= n) {
+            return -EINVAL;
+        }
+    }
+    if (n > vq->num_free) {
+        return -ENOSPC;
+    }
+    slot = g_new(uint16_t, n);
+    /* Slots in free-list order: the private links stay a chain that a completion gives back. */
+    for (unsigned k = 0; k < n; k++) {
+        slot[k] = i;
+        i = vq->next[i];
+    }
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t next = (d[k].next & VC_RAW_NEXT_AS_IS) ? (uint16_t)d[k].next
+                                                        : slot[d[k].next < n ? d[k].next : 0];
+        fill_desc(&vq->desc[slot[k]], d[k].addr, d[k].len, d[k].flags,
+                  (d[k].flags & VRING_DESC_F_NEXT) ? next : 0);
+        if (d[k].flags & VRING_DESC_F_WRITE) {
+            wlen += d[k].len;
+        } else {
+            rlen += d[k].len;
+        }
+    }
+    vq->free_head = i;
+    vq->num_free -= (uint16_t)n;
+    h = &vq->heads[head];
+    h->token = token;
+    h->wlen = wlen;
+    h->rlen = rlen;
+    h->ndesc = (uint16_t)n;
+    h->last = slot[n - 1];
+    wr16(&vq->avail->ring[vq->avail_idx & (vq->num - 1)], head);
+    vq->avail_idx++;
+    vq->in_flight++;
+    vq->n_added++;
+    if (G_UNLIKELY(vq->tap)) {
+        vq->tap(vq->tap_opaque, vq, VC_VQ_EV_AVAIL, head, rlen + wlen);
+    }
+    return head;
+}
+
+int
+vc_vq_set_used_idx(VcVq *vq, uint16_t idx)
+{
+    if (vq->packed) {
+        return -EOPNOTSUPP;
+    }
+    /* Release: as a driver publishing it would; the device reads it with acquire. */
+    __atomic_store_n(&vq->used->idx, htole16(idx), __ATOMIC_RELEASE);
+    return 0;
+}
+
 const VcVqOps vc_vq_split_ops = {
     .add = split_add,
     .publish = split_publish,

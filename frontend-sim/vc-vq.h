@@ -518,4 +518,73 @@ void vc_vq_addr(const VcVq *vq, struct vhost_vring_addr *addr);
 /** vc_vq_set_tap: datapath tap (kick, call, chain events); NULL removes it. */
 void vc_vq_set_tap(VcVq *vq, VcVqTap tap, void *opaque);
 
+/*
+ * Hostile input (split rings only). A driver never does what follows: the
+ * checks of checks/hostile.c use it to show a device descriptors and
+ * indices the virtio spec forbids the driver to produce, and to see the
+ * device refuse them. Off the datapath: nothing here is in VcVqOps.
+ */
+
+/* VcRawDesc.next values that are written as they are (not an index into the array). */
+#define VC_RAW_NEXT_AS_IS  0x10000u
+
+/**
+ * VcRawDesc: one descriptor of vc_vq_add_raw(), written to the table as is.
+ * @addr: guest address (or IOVA) written as given: no dma_offset is added
+ * @len: length, 0 allowed
+ * @flags: VRING_DESC_F_* as given (NEXT, WRITE, INDIRECT in any mix)
+ * @next: with VRING_DESC_F_NEXT, the index of another entry of the same
+ *        array (an earlier one makes a loop); VC_RAW_NEXT_AS_IS | v writes
+ *        v itself (e.g. an index beyond the table)
+ */
+typedef struct VcRawDesc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint32_t next;
+} VcRawDesc;
+
+/**
+ * vc_vq_add_raw:
+ * @vq: a split queue
+ * @d: @n descriptors; d[0] is the head
+ * @n: 1..num_free
+ * @token: non-NULL cookie for vc_vq_pop_used(), should the device complete
+ *         the chain anyway
+ *
+ * Takes @n free descriptors, writes @d into them with each @next turned
+ * into the table slot chosen for that entry, and puts the head in the next
+ * avail slot; like vc_vq_add() it does not publish (vc_vq_publish()). The
+ * driver's bookkeeping treats the chain as an ordinary one of @n
+ * descriptors: a completion returns them, a vc_vq_reset() forgets them.
+ *
+ * Returns: the head slot, -ENOSPC when fewer than @n descriptors are free,
+ * -EINVAL for @n == 0, a NULL @token or a @next beyond @d,
+ * -EOPNOTSUPP for a packed ring.
+ */
+int vc_vq_add_raw(VcVq *vq, const VcRawDesc *d, unsigned n, void *token);
+
+/**
+ * vc_vq_raw_desc:
+ * @vq: any queue
+ * @table: where to write (an indirect table in guest memory)
+ * @d: the descriptor; @next is written as given (VC_RAW_NEXT_AS_IS ignored)
+ *
+ * Writes one split-layout descriptor in little-endian at @table, for
+ * indirect tables a check builds itself.
+ */
+void vc_vq_raw_desc(struct vring_desc *table, const VcRawDesc *d);
+
+/**
+ * vc_vq_set_used_idx:
+ * @vq: a split queue
+ * @idx: the value to store
+ *
+ * Writes used->idx, the device's own field (virtio 1.x 2.7.8: the driver
+ * never writes the used ring), as a front end that moved it would. The
+ * driver's shadow (last_used) is not changed. Returns: 0, or -EOPNOTSUPP
+ * for a packed ring.
+ */
+int vc_vq_set_used_idx(VcVq *vq, uint16_t idx);
+
 #endif /* VC_VQ_H */
