@@ -93,7 +93,8 @@ vc_be_vring_set_num(VcBe *be, VcBeVring *vq, uint32_t num)
 {
     /* virtio 1.x: split rings are a power of two; packed rings any size up to 32768. */
     if (num == 0 || num > VC_BE_MAX_RING_SIZE ||
-        (!packed_negotiated(be) && (num & (num - 1)) != 0)) {
+        (!packed_negotiated(be) && (num & (num - 1)) != 0 &&
+         be->mutant != VC_MUT_RING_SIZE_ANY)) {
         return -EINVAL;
     }
     if (num > vq->segs_cap) {
@@ -456,9 +457,25 @@ vc_be_desc_seg(VcBe *be, VcBeVring *vq, VcBeSeg *s, uint64_t addr, uint32_t len,
     s->flags = flags;
     s->index = index;
     s->hva = NULL;
+    if (len == 0 && (flags & VRING_DESC_F_WRITE) && be->mutant == VC_MUT_ZERO_LEN_WRITTEN) {
+        /* Mutant: a zero-length buffer is written all the same. */
+        uint8_t *p = vc_be_gpa_to_hva(be, addr, 16);
+
+        if (p) {
+            memset(p, 0x5a, 16);
+        }
+    }
     if (len) {
         s->hva = vc_be_tr_desc(be, vq, addr, len,
                                (flags & VRING_DESC_F_WRITE) ? VC_PERM_WO : VC_PERM_RO, &err);
+        if (!s->hva && err == -EFAULT && be->mutant == VC_MUT_DESC_LEN_CLAMPED &&
+            (flags & VRING_DESC_F_WRITE) && !vc_be_iommu(be)) {
+            /* Mutant: a buffer running past its region is cut where the region ends. */
+            for (uint32_t n = len - 1; n > 0 && !s->hva; n--) {
+                s->hva = vc_be_gpa_to_hva(be, addr, n);
+                s->len = n;
+            }
+        }
         if (!s->hva) {
             return err ? err : -EFAULT;
         }
@@ -480,7 +497,7 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs, const char *
     const struct vring_desc *table = vq->vr.desc;
     uint32_t table_n = vq->num;
     uint32_t i = head, steps = 0, n = 0;
-    bool indirect = false;
+    bool indirect = false, nested = false;
     int r;
 
     if (head >= vq->num) {
@@ -493,7 +510,7 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs, const char *
         uint32_t len;
         uint64_t addr;
 
-        if (++steps > table_n) {
+        if (++steps > table_n && be->mutant != VC_MUT_FOLLOW_LOOPS) {
             *err = "descriptor chain loops or is longer than its table";
             return -EINVAL;
         }
@@ -505,10 +522,12 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs, const char *
         addr = le64toh(d.addr);
 
         if ((flags & VRING_DESC_F_INDIRECT) && be->mutant != VC_MUT_INDIRECT_AS_DIRECT) {
-            if (indirect) {
+            if (indirect && (be->mutant != VC_MUT_NESTED_INDIRECT || nested)) {
                 *err = "indirect descriptor inside an indirect table";
                 return -EINVAL;
             }
+            /* Mutant nested-indirect follows one table inside a table. */
+            nested = indirect;
             if (len == 0 || len % sizeof(struct vring_desc) != 0) {
                 *err = "indirect table length is zero or not a multiple of 16";
                 return -EINVAL;
@@ -529,6 +548,13 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs, const char *
             continue;
         }
         if (n >= vq->num) {
+            if (be->mutant == VC_MUT_LONG_CHAIN_ABORT) {
+                abort();
+            }
+            if (be->mutant == VC_MUT_FOLLOW_LOOPS) {
+                /* Mutant: a chain that never ends is walked forever, nothing more stored. */
+                goto next;
+            }
             *err = "descriptor chain longer than the ring";
             return -EINVAL;
         }
@@ -545,6 +571,7 @@ walk_chain(VcBe *be, VcBeVring *vq, uint16_t head, unsigned *nsegs, const char *
             return -EINVAL;
         }
         n++;
+    next:
         if (!(flags & VRING_DESC_F_NEXT)) {
             break;
         }
@@ -892,6 +919,10 @@ vc_be_vring_process(VcBe *be, VcBeVring *vq)
     vq->was_runnable = runnable;
     if (!drainable(be, vq) || (vc_be_queue_flags(be, vq->index) & VC_BE_Q_PULL)) {
         return;
+    }
+    if (be->mutant == VC_MUT_TRUST_USED_IDX && !vq->packed) {
+        /* Mutant: used->idx is read back from guest memory before every batch. */
+        vq->used_sync = true;
     }
     for (;;) {
         VcBeChain c;

@@ -261,6 +261,10 @@ vring_of(VcBe *be, uint32_t index)
         if (be->mutant == VC_MUT_CRASH_ON_BAD_INDEX) {
             abort();
         }
+        if (be->mutant == VC_MUT_RING_INDEX_WRAPS) {
+            /* Mutant: the index is taken modulo the ring count instead of being refused. */
+            return &be->vq[index % be->dev.num_queues];
+        }
         vc_be_note(be, "ring index %u out of range (%u queues)", index, be->dev.num_queues);
         return NULL;
     }
@@ -1312,6 +1316,38 @@ touch_regions(VcBe *be)
     }
 }
 
+/*
+ * Mutant short-payload-accepted: a u64, vring state or vring address
+ * payload shorter than its type is padded with zeroes. Returns: true when
+ * @m was padded.
+ */
+static bool
+pad_short_payload(const VcMsgInfo *info, VcMsg *m)
+{
+    uint32_t want;
+
+    if (!info) {
+        return false;
+    }
+    switch (info->payload) {
+    case VC_PL_U64:
+    case VC_PL_VRING_STATE:
+        want = 8;
+        break;
+    case VC_PL_VRING_ADDR:
+        want = sizeof(struct vhost_vring_addr);
+        break;
+    default:
+        return false;
+    }
+    if (m->hdr.size >= want) {
+        return false;
+    }
+    memset(m->payload.raw + m->hdr.size, 0, want - m->hdr.size);
+    m->hdr.size = want;
+    return true;
+}
+
 /* Returns: 0 to go on, -1 to end the connection. */
 static int
 handle_message(VcBe *be, VcMsg *m)
@@ -1337,7 +1373,17 @@ handle_message(VcBe *be, VcMsg *m)
         /* Mutant: the request is refused as usual, but the stray fd stays open. */
         be->leaked_fd = dup(m->fds[0]);
     }
+    if (be->mutant == VC_MUT_CRASH_ON_UNKNOWN_REQUEST && !info) {
+        abort();
+    }
+    if (be->mutant == VC_MUT_TOO_MANY_FDS_ABORT && m->nfds > 8) {
+        abort();
+    }
     faults = vc_msg_check_request(VC_CHAN_MAIN, m);
+    if (faults == VC_MSG_FAULT_SIZE && be->mutant == VC_MUT_SHORT_PAYLOAD_ACCEPTED &&
+        pad_short_payload(info, m)) {
+        faults = 0;
+    }
     if (faults == VC_MSG_FAULT_SIZE && postcopy && m->hdr.request == VHOST_USER_ADD_MEM_REG &&
         m->hdr.size == sizeof(uint64_t) && m->nfds == 0 && m->payload.u64 == 0) {
         /* QEMU's ack after the last postcopy ADD_MEM_REG (vhost_user_add_remove_regions()):

@@ -277,7 +277,29 @@
     X(SHARED_OBJECT_CLOSE, "shared-object-close", "VU-SO-01",                                    \
       "GET_SHARED_OBJECT for an unknown UUID closes the connection [rng]")                       \
     X(CLI_NO_EXIT_ON_BAD_SOCKET, "cli-no-exit-on-bad-socket", "VU-CLI-07",                       \
-      "keeps running when the --socket-path socket cannot be created")
+      "keeps running when the --socket-path socket cannot be created")                           \
+    X(CRASH_ON_UNKNOWN_REQUEST, "crash-on-unknown-request", "VU-BAD-001",                        \
+      "calls abort() on a request id it does not know")                                          \
+    X(SHORT_PAYLOAD_ACCEPTED, "short-payload-accepted", "VU-BAD-002",                            \
+      "a u64, vring state or vring address payload shorter than its type is accepted, the rest read as 0") \
+    X(TOO_MANY_FDS_ABORT, "too-many-fds-abort", "VU-BAD-003",                                    \
+      "calls abort() on a request that carries more than 8 fds (an asserted 8-slot fd array)")   \
+    X(RING_INDEX_WRAPS, "ring-index-wraps", "VU-BAD-004",                                        \
+      "a ring index beyond the queue count is taken modulo the count and acked 0")               \
+    X(RING_SIZE_ANY, "ring-size-any", "VU-BAD-005",                                              \
+      "SET_VRING_NUM accepts a split ring size that is not a power of two (up to 32768)")        \
+    X(DESC_LEN_CLAMPED, "desc-len-clamped", "VIO-BAD-001",                                       \
+      "a writable descriptor running past the end of its region is cut where the region ends and the chain completed") \
+    X(FOLLOW_LOOPS, "follow-loops", "VIO-BAD-002",                                               \
+      "walks a descriptor chain without a length bound: a loop hangs the daemon")                \
+    X(LONG_CHAIN_ABORT, "long-chain-abort", "VIO-BAD-003",                                       \
+      "calls abort() on a chain longer than the ring instead of refusing it")                    \
+    X(ZERO_LEN_WRITTEN, "zero-len-written", "VIO-BAD-004",                                       \
+      "writes 16 bytes into a zero-length device-writable descriptor (where mapped)")            \
+    X(NESTED_INDIRECT, "nested-indirect", "VIO-BAD-005",                                         \
+      "follows an indirect descriptor inside an indirect table (one level deep)")                \
+    X(TRUST_USED_IDX, "trust-used-idx", "VIO-BAD-006",                                           \
+      "re-reads used->idx from guest memory before every batch, taking a moved index as its own")
 
 #define VC_MUT_ENUM(e, name, rule, desc) VC_MUT_##e,
 typedef enum VcMutant {
