@@ -117,6 +117,34 @@ static const VcProfile qemu_10 = {
     .devices = qemu10_devices,
 };
 
+/*
+ * QEMU 11.1 (not yet released: qemu/qemu master after the virtio pull of May
+ * 2026, which brought the VIRTIO Shared Memory Regions series). As 10.2, plus
+ * VHOST_USER_PROTOCOL_F_SHMEM (22) and GET_SHMEM_CONFIG at the end of realize
+ * of vhost-user-base devices (vub_device_realize()). GPA_ADDRESSES (21) is
+ * left out: this front end does not implement guest-physical ring addresses.
+ */
+static const VcStep qemu111_init[] = {
+    VC_STEP_GET_FEATURES, VC_STEP_GET_PROTOCOL_FEATURES, VC_STEP_SET_PROTOCOL_FEATURES,
+    VC_STEP_GET_QUEUE_NUM, VC_STEP_GET_MAX_MEM_SLOTS, VC_STEP_SET_BACKEND_REQ_FD,
+    VC_STEP_SET_OWNER, VC_STEP_GET_FEATURES, VC_STEP_CALL_ERR_INIT, VC_STEP_GET_CONFIG,
+    VC_STEP_GET_SHMEM_CONFIG, VC_STEP_END,
+};
+
+static const VcProfile qemu_11_1 = {
+    .name = "qemu-11.1",
+    .summary = "QEMU 11.1 (master, unreleased): as 10.2, plus SHMEM (22) and GET_SHMEM_CONFIG "
+               "at realize",
+    .features_mask = QEMU_FEATURES,
+    .pfeatures_mask = ((1ull << 23) - 1) & ~(1ull << 17) & ~(1ull << 21),
+    .ack_requests = QEMU_ACKS,
+    .mem_slots = true,
+    .init = qemu111_init,
+    .start = qemu72_start,
+    .stop = qemu10_stop,
+    .devices = qemu10_devices,
+};
+
 static const VcProfile qemu_legacy = {
     .name = "qemu-legacy",
     .summary = "QEMU against a back end without PROTOCOL_FEATURES: rings start enabled",
@@ -218,8 +246,8 @@ static const VcProfile minimal = {
     .stop = minimal_stop,
 };
 
-static const VcProfile *const profiles[] = {&qemu_7_2, &qemu_10, &qemu_legacy, &dpdk_virtio_user,
-                                            &cloud_hypervisor, &minimal};
+static const VcProfile *const profiles[] = {&qemu_7_2, &qemu_10, &qemu_11_1, &qemu_legacy,
+                                            &dpdk_virtio_user, &cloud_hypervisor, &minimal};
 
 static const VcDeviceSteps *
 device_steps(const VcProfile *p, const char *device)
@@ -272,6 +300,19 @@ vc_profile_all(unsigned *n)
     return profiles;
 }
 
+bool
+vc_profile_base_device(const char *device)
+{
+    static const char *const own_model[] = {"blk", "net", "fs", "gpu", "scsi", "vsock"};
+
+    for (unsigned i = 0; device && i < sizeof(own_model) / sizeof(own_model[0]); i++) {
+        if (strcmp(device, own_model[i]) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 const char *
 vc_step_name(VcStep step)
 {
@@ -303,6 +344,7 @@ vc_step_name(VcStep step)
         [VC_STEP_VRING_NUM_ALL] = "SET_VRING_NUM (every ring)",
         [VC_STEP_VRINGS_ADDR_FIRST] = "ring set-up (ADDR, BASE, CALL, KICK)",
         [VC_STEP_VRINGS_WITH_CALL] = "ring set-up (NUM, BASE, ADDR, CALL, KICK)",
+        [VC_STEP_GET_SHMEM_CONFIG] = "GET_SHMEM_CONFIG",
     };
     return (unsigned)step < sizeof(names) / sizeof(names[0]) ? names[step] : "?";
 }

@@ -39,6 +39,7 @@ typedef enum VcStep {
     VC_STEP_VRING_NUM_ALL,          /* SET_VRING_NUM for every ring */
     VC_STEP_VRINGS_ADDR_FIRST,      /* per ring: ADDR, BASE, CALL, KICK (rust-vmm front ends) */
     VC_STEP_VRINGS_WITH_CALL,       /* per ring: NUM, BASE, ADDR, CALL, KICK */
+    VC_STEP_GET_SHMEM_CONFIG,       /* with SHMEM, vhost-user-base devices: GET_SHMEM_CONFIG */
 } VcStep;
 
 /** VcDeviceSteps: a device model's own start and stop order (NULL: the profile's). */
@@ -80,6 +81,16 @@ const VcProfile *vc_profile_find(const char *name);
 
 /** vc_profile_all: Returns: every profile; @n gets the count. */
 const VcProfile *const *vc_profile_all(unsigned *n);
+
+/**
+ * vc_profile_base_device:
+ * @device: a device type ("rng", "blk"...), or NULL for a generic device
+ *
+ * Returns: true when QEMU drives @device through vhost-user-base (rng, a
+ * generic vhost-user-device...), false for the devices with a model of their
+ * own (blk, net, fs, gpu, scsi, vsock).
+ */
+bool vc_profile_base_device(const char *device);
 
 /** vc_step_name: Returns: a short name of @step for logs and reports. */
 const char *vc_step_name(VcStep step);

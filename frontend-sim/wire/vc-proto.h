@@ -228,6 +228,9 @@ typedef struct VhostUserMMap {
     uint64_t flags;
 } VhostUserMMap;
 
+/* VhostUserMMap.flags: bit 0 set maps read-write, clear read-only (no other bit is defined). */
+#define VHOST_USER_FLAG_MAP_RW (1u << 0)
+
 #define VHOST_USER_MAX_SHMEM_REGIONS 256
 
 /* GET_SHMEM_CONFIG reply. */
