@@ -6,6 +6,7 @@
  * 3 and 4 instead of being read back from vc-msg-table.h, so that a wrong
  * row in the table makes these tests fail.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1198,6 +1199,57 @@ START_TEST(init_and_fds)
 }
 END_TEST
 
+/*
+ * vhost-user.rst "MMAP request" and "VIRTIO Shared Memory Region configuration":
+ * the field offsets on the wire, and replies of the wrong size refused.
+ */
+START_TEST(shmem_layout)
+{
+    g_autofree VcMsg *req = g_new0(VcMsg, 1);
+    g_autofree VcMsg *rep = g_new0(VcMsg, 1);
+    static const uint32_t bad[] = {0, 8, 2048, 2055, 2057, 4096};
+
+    ck_assert_uint_eq(offsetof(VhostUserMMap, shmid), 0);
+    ck_assert_uint_eq(offsetof(VhostUserMMap, fd_offset), 8);
+    ck_assert_uint_eq(offsetof(VhostUserMMap, shm_offset), 16);
+    ck_assert_uint_eq(offsetof(VhostUserMMap, len), 24);
+    ck_assert_uint_eq(offsetof(VhostUserMMap, flags), 32);
+    ck_assert_uint_eq(offsetof(VhostUserShMemConfig, nregions), 0);
+    ck_assert_uint_eq(offsetof(VhostUserShMemConfig, padding), 4);
+    ck_assert_uint_eq(offsetof(VhostUserShMemConfig, memory_sizes), 8);
+    ck_assert_uint_eq(offsetof(VhostUserShMemConfig, memory_sizes[255]), 8 + 255 * 8);
+    ck_assert_uint_eq(VHOST_USER_FLAG_MAP_RW, 1);
+
+    vc_msg_init(req, VHOST_USER_GET_SHMEM_CONFIG, 0);
+    vc_msg_set_size(VC_CHAN_MAIN, req);
+    ck_assert_uint_eq(req->hdr.size, 0);
+    vc_msg_init(rep, VHOST_USER_GET_SHMEM_CONFIG, VHOST_USER_REPLY_MASK);
+    rep->payload.shmem.nregions = 1;
+    rep->payload.shmem.memory_sizes[0] = 2u << 20;
+    rep->hdr.size = 2056;
+    ck_assert_msg(vc_msg_check_reply(VC_CHAN_MAIN, req, rep, false) == 0, "2056-byte config");
+    for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+        rep->hdr.size = bad[i];
+        ck_assert_msg(vc_msg_check_reply(VC_CHAN_MAIN, req, rep, false) == VC_MSG_FAULT_SIZE,
+                      "a shmem config of %u bytes is refused", bad[i]);
+    }
+
+    /* A map is 40 bytes with one fd; an unmap is 40 bytes with none. */
+    vc_msg_init(req, VHOST_USER_BACKEND_SHMEM_MAP, VHOST_USER_NEED_REPLY_MASK);
+    req->payload.mmap.len = 4096;
+    vc_msg_set_size(VC_CHAN_BACKEND, req);
+    ck_assert_uint_eq(req->hdr.size, 40);
+    set_nfds(req, 1);
+    ck_assert_msg(vc_msg_check_request(VC_CHAN_BACKEND, req) == 0, "map with its fd");
+    set_nfds(req, 0);
+    ck_assert_msg(vc_msg_check_request(VC_CHAN_BACKEND, req) == VC_MSG_FAULT_FDS, "map, no fd");
+    req->hdr.request = VHOST_USER_BACKEND_SHMEM_UNMAP;
+    ck_assert_msg(vc_msg_check_request(VC_CHAN_BACKEND, req) == 0, "unmap without fd");
+    req->hdr.size = 32;
+    ck_assert_msg(vc_msg_check_request(VC_CHAN_BACKEND, req) == VC_MSG_FAULT_SIZE, "short unmap");
+}
+END_TEST
+
 static Suite *
 msg_suite(void)
 {
@@ -1211,6 +1263,7 @@ msg_suite(void)
     tcase_add_test(tc, name_unknown);
     tcase_add_test(tc, feature_names);
     tcase_add_test(tc, init_and_fds);
+    tcase_add_test(tc, shmem_layout);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("request");
