@@ -207,7 +207,7 @@ vc_bench_steady_median(const GArray *samples)
         return 0;
     }
     v = g_new(double, samples->len);
-    if (last - first >= 4) {
+    if (last - first >= 2) {
         /* Partial seconds at both ends are left out. */
         first++;
         last--;
@@ -931,6 +931,12 @@ run_case(const VcBenchEnv *env, const VcBenchTarget *t, const VcBenchCase *c, Vc
             g_file_get_contents(vc_daemon_log_path(d), &log, NULL, NULL);
         }
         s = vc_bench_testpmd_samples(log, t->stats);
+        if (g_getenv("VC_BENCH_DEBUG")) {
+            for (guint i = 0; i < s->len; i++) {
+                fprintf(stderr, "%s%.0f", i ? " " : "back-end samples: ", g_array_index(s, double, i));
+            }
+            fprintf(stderr, "\n");
+        }
         if (ok) {
             res->backend_rate = vc_bench_steady_median(s);
         }

@@ -97,10 +97,11 @@ GArray *vc_bench_testpmd_samples(const char *log, VcBenchStats which);
 
 /**
  * vc_bench_steady_median:
- * Drops the zero samples before the traffic starts and after it stops, and
- * the first and last non-zero ones (partial seconds), and returns the
- * median of the rest (of all non-zero ones when fewer than 3 are left; 0
- * when none).
+ * Drops the zero samples before the traffic starts and after it stops, and,
+ * when at least three are left, the first and last non-zero ones (windows
+ * that straddle the start or the end of the traffic), and returns the
+ * median of the rest (0 when there is none). dpdk-testpmd prints its
+ * statistics about every one to two seconds, each over its own window.
  */
 double vc_bench_steady_median(const GArray *samples);
 
