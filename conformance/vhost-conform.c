@@ -548,7 +548,9 @@ run_checks_with(Cli *cli, int argc, char **argv)
     {
         g_autoptr(GDateTime) now = g_date_time_new_now_utc();
         g_autofree char *started = g_date_time_format_iso8601(now);
-        g_autofree char *described = program ? g_strjoinv(" ", (char **)dargs->pdata) : NULL;
+        /* dargs is NULL-terminated (len > 1 with arguments) only for a program, not a recipe. */
+        g_autofree char *described =
+            program && dargs->len > 1 ? g_strjoinv(" ", (char **)dargs->pdata) : NULL;
         g_autofree char *backend = program ? (described && *described
                                               ? g_strdup_printf("%s %s", program, described)
                                               : g_strdup(program))

@@ -485,6 +485,7 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
     switch (spec->mode) {
     case VC_LAUNCH_SOCKET_PATH:
     case VC_LAUNCH_FD:
+    case VC_LAUNCH_FD_LISTEN:
     case VC_LAUNCH_BARE:
         if (!spec->program) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no program given");
@@ -495,6 +496,13 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
             if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
                 g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "socketpair: %s",
                             g_strerror(errno));
+                return NULL;
+            }
+            g_ptr_array_add(argv, g_strdup_printf("--fd=%d", FD_IN_CHILD));
+        } else if (spec->mode == VC_LAUNCH_FD_LISTEN) {
+            /* The child gets the listening socket; we keep only its path. */
+            sv[1] = unix_listen(d->sock_path, error);
+            if (sv[1] < 0) {
                 return NULL;
             }
             g_ptr_array_add(argv, g_strdup_printf("--fd=%d", FD_IN_CHILD));
@@ -551,11 +559,11 @@ vc_daemon_start(const VcLaunchSpec *spec, GError **error)
     }
     g_ptr_array_add(argv, NULL);
     d->describe = g_strjoinv(" ", (char **)argv->pdata);
+    /* spawn() hands sv[1] to the launcher, which closes it: the child's from now on. */
     d->proc = spawn(d, (char *const *)argv->pdata, sv[1], error);
     if (!d->proc) {
         if (sv[0] >= 0) {
             close(sv[0]);
-            close(sv[1]);
         }
         return NULL;
     }

@@ -27,6 +27,8 @@ typedef enum VcLaunchMode {
     VC_LAUNCH_CONNECT,      /* nothing to start: connect to an existing socket */
     VC_LAUNCH_LISTEN,       /* we listen on the path; the daemon (if started) connects */
     VC_LAUNCH_BARE,         /* PROGRAM ARGS... with no socket option (convention tests) */
+    VC_LAUNCH_FD_LISTEN,    /* PROGRAM --fd=N ARGS... with a socket listening on TMP/backend.sock
+                             * as fd N (libvirt's way with virtiofsd); we connect to the path */
 } VcLaunchMode;
 
 /** VcLaunchSpec: what to start. Strings are borrowed. */
