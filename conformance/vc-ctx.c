@@ -174,9 +174,12 @@ bit_names(uint64_t bits, const char *(*name)(unsigned))
     for (unsigned b = 0; b < 64; b++) {
         if (bits & (1ull << b)) {
             const char *n = name(b);
-            g_string_append_printf(s, "%s%s", s->len ? " " : "", n ? n : "?");
-            if (!n) {
-                g_string_append_printf(s, "%u", b);
+            if (n) {
+                g_string_append_printf(s, "%s%s", s->len ? " " : "", n);
+            } else {
+                /* Bits 0..23 belong to the device type (virtio 1.x 2.2). */
+                g_string_append_printf(s, "%s%s bit %u", s->len ? " " : "",
+                                       b < 24 ? "device feature" : "feature", b);
             }
         }
     }

@@ -179,8 +179,13 @@ list_catalog(const char *format)
             g_autoptr(GString) needs = g_string_new(NULL);
             for (unsigned b = 0; b < 64; b++) {
                 if (c->needs_features & (1ull << b)) {
-                    g_string_append_printf(needs, "%s%s", needs->len ? ", " : "",
-                                           vc_feature_name(b) ? vc_feature_name(b) : "bit");
+                    if (vc_feature_name(b)) {
+                        g_string_append_printf(needs, "%s%s", needs->len ? ", " : "",
+                                               vc_feature_name(b));
+                    } else {
+                        g_string_append_printf(needs, "%sfeature bit %u", needs->len ? ", " : "",
+                                               b);
+                    }
                 }
                 if (c->needs_pfeatures & (1ull << b)) {
                     g_string_append_printf(needs, "%sF_%s", needs->len ? ", " : "",

@@ -102,8 +102,9 @@ disabled_ring_no_side_effects(VcCtx *ctx)
     vc_vq_kick(t->vq);
     if (!vc_chk_quiet(ctx, t, used, what)) {
         if (!vc_ctx_failed(ctx)) {
-            vc_ctx_violation(ctx, "with the started ring disabled, %s (an rng ring must not "
-                             "supply data while disabled)", what->str);
+            vc_ctx_violation(ctx, "with the started ring disabled, %s (a disabled ring is "
+                             "processed without side effects: no used entries, no data)",
+                             what->str);
         }
         return vc_ctx_done(ctx);
     }
