@@ -696,7 +696,7 @@ static const VcCheck checks[] = {
     {"VIO-NET-007", "vhost-user.rst#ring-states", VC_MUST, VC_F_PROTO, 0, NET,
      "a started but disabled receive ring gets no new frames", "net:ignore-disable",
      disabled_rx_untouched, "net"},
-    {"VIO-NET-008", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO, VC_PF(RARP),
+    {"VU-NET-01", "vhost-user.rst#front-end-message-types", VC_MUST, VC_F_PROTO, VC_PF(RARP),
      NET, "SEND_RARP broadcasts a RARP frame for the MAC it carries", "net:rarp-ignored",
      rarp_broadcast, "net"},
 };
