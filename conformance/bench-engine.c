@@ -47,7 +47,8 @@ typedef struct Ring {
     Slot **idle;               /* stack of slots not in flight */
     unsigned n_idle;
     unsigned nslots;
-    unsigned want;             /* requests per post: min(batch, depth) */
+    unsigned want;             /* idle slots before a post: min(batch, depth) */
+    unsigned batch;            /* at most this many per publish and kick */
     unsigned inflight;
     bool single;               /* one buffer per slot: vc_vq_add_bufs() */
     bool writable;             /* ... device-writable */
@@ -287,30 +288,27 @@ reap(Loop *l, Ring *r, uint64_t now)
     return total;
 }
 
+/* One chunk of @k idle slots made available, published, and kicked when wanted. */
 static inline unsigned
-post(Loop *l, Ring *r, uint64_t now)
+post_chunk(Loop *l, Ring *r, uint64_t now, unsigned k)
 {
-    Slot **batch;
+    Slot **batch = &r->idle[r->n_idle - k];
     unsigned n;
 
-    if (r->n_idle < r->want) {
-        return 0;
-    }
-    batch = &r->idle[r->n_idle - r->want];
-    for (n = 0; n < r->want; n++) {
+    for (n = 0; n < k; n++) {
         batch[n]->t_post = now;
     }
     if (r->blocks) {
         /* blk: random blocks, in the headers' little-endian sector fields. */
-        for (n = 0; n < r->want; n++) {
+        for (n = 0; n < k; n++) {
             *batch[n]->sector = htole64((xorshift(&l->rnd) % r->blocks) *
                                         batch[n]->sectors_per_req);
         }
     }
     if (r->single) {
-        n = vc_vq_add_bufs(r->vq, (VcSg *const *)batch, r->want, r->writable);
+        n = vc_vq_add_bufs(r->vq, (VcSg *const *)batch, k, r->writable);
     } else {
-        for (n = 0; n < r->want; n++) {
+        for (n = 0; n < k; n++) {
             Slot *s = batch[n];
             if (vc_vq_add(r->vq, s->sg, s->n_out, s->sg + s->n_out, s->n_in, s,
                           r->add_flags) < 0) {
@@ -318,9 +316,9 @@ post(Loop *l, Ring *r, uint64_t now)
             }
         }
     }
-    if (G_UNLIKELY(n < r->want)) {
+    if (G_UNLIKELY(n < k)) {
         /* The ring was full: what was not added stays idle, on top. */
-        memmove(batch, batch + n, (r->want - n) * sizeof(*batch));
+        memmove(batch, batch + n, (k - n) * sizeof(*batch));
     }
     r->n_idle -= n;
     if (n) {
@@ -332,6 +330,26 @@ post(Loop *l, Ring *r, uint64_t now)
         }
     }
     return n;
+}
+
+/*
+ * Every idle slot goes back to the ring, in chunks of at most --batch, each
+ * published (and kicked) on its own; nothing is posted until --batch slots
+ * (or the whole depth, when smaller) are idle.
+ */
+static inline unsigned
+post(Loop *l, Ring *r, uint64_t now)
+{
+    unsigned posted = 0;
+
+    while (r->n_idle >= r->want) {
+        unsigned k = MIN(r->n_idle, r->batch), n = post_chunk(l, r, now, k);
+        posted += n;
+        if (n < k) {
+            break;
+        }
+    }
+    return posted;
 }
 
 static void
@@ -499,6 +517,7 @@ ring_new(Loop *l, VcFrontend *fe, unsigned q, unsigned nslots, unsigned batch, G
     nslots = MIN(nslots, r->vq->num);
     r->nslots = nslots;
     r->want = MIN(batch, nslots);
+    r->batch = batch;
     r->slots = g_new0(Slot, nslots);
     r->idle = g_new(Slot *, nslots);
     for (unsigned i = 0; i < nslots; i++) {

@@ -145,7 +145,8 @@ vc_bench_opts_parse(int *argc, char ***argv, VcBenchOpts *o, GError **error)
         {"ring-size", 0, 0, G_OPTION_ARG_STRING, &ring_size, "Ring sizes (default 256)",
          "N,..."},
         {"batch", 0, 0, G_OPTION_ARG_STRING, &batch,
-         "Requests made available per publish and kick (default 32)", "N,..."},
+         "At most this many requests made available per publish and kick, posted once "
+         "that many are idle (default 32; blk and fs 1, to keep the depth full)", "N,..."},
         {"depth", 0, 0, G_OPTION_ARG_STRING, &depth,
          "Requests in flight per queue (default: the ring size; blk 1,8,32,128)", "N,..."},
         {"size", 0, 0, G_OPTION_ARG_STRING, &size,
@@ -240,7 +241,7 @@ vc_bench_opts_parse(int *argc, char ***argv, VcBenchOpts *o, GError **error)
     }
     if (!parse_list("ring-size", ring_size ? ring_size : "256", 2, 32768, true, o->ring_sizes,
                     error) ||
-        !parse_list("batch", batch ? batch : "32", 1, 32768, false, o->batches, error) ||
+        (batch && !parse_list("batch", batch, 1, 32768, false, o->batches, error)) ||
         (depth && !parse_list("depth", depth, 1, 32768, false, o->depths, error)) ||
         ((size || req_size) &&
          !parse_list("size", size ? size : req_size, 1, 65536, false, o->sizes, error)) ||
@@ -352,7 +353,8 @@ vc_bench_cases(const VcBenchOpts *o, const char *device, GError **error)
     g_autoptr(GArray) out = g_array_new(FALSE, TRUE, sizeof(VcBenchCase));
     g_auto(GStrv) default_ops = NULL;
     char **ops = o->ops;
-    unsigned def_size = g_str_equal(device, "blk") || g_str_equal(device, "fs") ? 4096 : 64;
+    bool storage = g_str_equal(device, "blk") || g_str_equal(device, "fs");
+    unsigned def_size = storage ? 4096 : 64, def_batch = storage ? 1 : 32;
     static const unsigned blk_depths[] = {1, 8, 32, 128};
     const bool layouts[2] = {o->ring_split, o->ring_packed};
 
@@ -369,7 +371,7 @@ vc_bench_cases(const VcBenchOpts *o, const char *device, GError **error)
     for (char **op = ops; *op; op++)
     for (unsigned lay = 0; lay < 2; lay++)
     for (guint rs = 0; rs < o->ring_sizes->len; rs++)
-    for (guint bt = 0; bt < o->batches->len; bt++)
+    for (guint bt = 0; bt < MAX(o->batches->len, 1u); bt++)
     for (guint dp = 0; dp < MAX(o->depths->len, 1u); dp++)
     for (guint sz = 0; sz < MAX(o->sizes->len, 1u); sz++)
     for (guint nt = 0; nt < o->notify->len; nt++)
@@ -385,7 +387,7 @@ vc_bench_cases(const VcBenchOpts *o, const char *device, GError **error)
             c.op = g_intern_string(*op);
             c.packed = lay == 1;
             c.ring_size = g_array_index(o->ring_sizes, unsigned, rs);
-            c.batch = g_array_index(o->batches, unsigned, bt);
+            c.batch = o->batches->len ? g_array_index(o->batches, unsigned, bt) : def_batch;
             c.depth = o->depths->len ? g_array_index(o->depths, unsigned, dp)
                       : g_str_equal(device, "blk") ? blk_depths[k] : c.ring_size;
             c.size = o->sizes->len ? g_array_index(o->sizes, unsigned, sz) : def_size;

@@ -20,7 +20,7 @@ typedef struct VcBenchOpts {
     char *device;            /* rng, net, blk, fs; NULL: from the recipe or the daemon */
     char **ops;              /* --op list; NULL: the device's default */
     bool ring_split, ring_packed;
-    GArray *ring_sizes, *batches, *depths, *sizes, *queues;  /* of unsigned; depth 0 = ring size */
+    GArray *ring_sizes, *batches, *depths, *sizes, *queues;  /* of unsigned; empty: per device */
     GArray *notify;          /* of VcBenchNotify */
     int cpu, backend_cpu;    /* -1: not pinned */
     bool hugepages;
@@ -67,8 +67,9 @@ const char *vc_bench_default_ops(const char *device, const char *program, bool v
  *
  * Expands every list into cases (device, op, ring layout, ring size, batch,
  * depth, size, notification mode, queues), sizes defaulting per device
- * (net frames 64 bytes, blk blocks and fs reads 4096, rng buffers 64) and
- * depth to the ring size (blk: 1, 8, 32, 128).
+ * (net frames 64 bytes, blk blocks and fs reads 4096, rng buffers 64),
+ * batch to 32 (blk and fs: 1) and depth to the ring size (blk: 1, 8, 32,
+ * 128).
  *
  * Returns: (transfer full): an array of VcBenchCase, or NULL with @error
  * when a combination is impossible (a depth above the ring size, an op the

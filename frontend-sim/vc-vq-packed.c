@@ -258,6 +258,98 @@ packed_pop_used(VcVq *vq, void **token, uint32_t *len, uint32_t *head_out)
     return 1;
 }
 
+/* vc_vq_add_bufs(): one-descriptor chains, the batch hidden behind its first head as in add. */
+static unsigned
+packed_add_bufs(VcVq *vq, VcSg *const *bufs, unsigned n, bool writable)
+{
+    struct vring_packed_desc *ring = vq->pdesc;
+    VcVqHead *heads = vq->heads;
+    const uint16_t *next = vq->next;
+    uint16_t at = vq->avail_idx, id = vq->free_head;
+    uint16_t wflag = writable ? VRING_DESC_F_WRITE : 0;
+    uint64_t dma = vq->dma_offset;
+
+    if (G_UNLIKELY(vq->tap)) {
+        unsigned k;
+        for (k = 0; k < n && packed_add(vq, writable ? NULL : bufs[k], !writable,
+                                        writable ? bufs[k] : NULL, writable, bufs[k], 0) >= 0;
+             k++) {
+        }
+        return k;
+    }
+    n = MIN(n, MIN(vq->num_free, (unsigned)(vq->num - vq->in_flight)));
+    for (unsigned k = 0; k < n; k++) {
+        const VcSg *sg = bufs[k];
+        VcVqHead *h = &heads[id];
+        uint16_t pos = POS(at);
+
+        fill_desc(&ring[pos], sg->gpa + dma, sg->len, id);
+        store_head_flags(vq, pos, wflag | avail_bits(WRAP(at)));
+        h->token = bufs[k];
+        h->wlen = writable ? sg->len : 0;
+        h->rlen = writable ? 0 : sg->len;
+        h->ndesc = 1;
+        h->last = pos;
+        at = advance(vq, at, 1);
+        id = next[id];
+    }
+    vq->free_head = id;
+    vq->num_free -= (uint16_t)n;
+    vq->added_since_kick += n;
+    vq->avail_idx = at;
+    vq->in_flight += (uint16_t)n;
+    vq->n_added += n;
+    return n;
+}
+
+/* vc_vq_pop_many(): used descriptors in ring order, each behind its own flags. */
+static int
+packed_pop_many(VcVq *vq, void **tokens, uint32_t *lens, unsigned max)
+{
+    const struct vring_packed_desc *ring = vq->pdesc;
+    VcVqHead *heads = vq->heads;
+    uint16_t *next = vq->next;
+    uint16_t last = vq->last_used, free_head = vq->free_head, freed = 0;
+    unsigned n = 0;
+
+    if (G_UNLIKELY(vq->tap)) {
+        return max ? packed_pop_used(vq, &tokens[0], &lens[0], NULL) : 0;
+    }
+    while (n < max) {
+        const struct vring_packed_desc *d = &ring[POS(last)];
+        uint16_t id;
+        VcVqHead *h;
+
+        if (!is_used(desc_flags_acquire(d), WRAP(last))) {
+            break;
+        }
+        id = le16toh(d->id);
+        if (G_UNLIKELY(id >= vq->num || heads[id].token == NULL)) {
+            if (n == 0) {
+                /* As packed_pop_used(): one slot on, nothing freed. */
+                vq->last_used = advance(vq, last, 1);
+                return -EPROTO;
+            }
+            break;
+        }
+        h = &heads[id];
+        tokens[n] = h->token;
+        lens[n] = le32toh(d->len);
+        h->token = NULL;
+        last = advance(vq, last, h->ndesc);
+        next[id] = free_head;
+        free_head = id;
+        freed += h->ndesc;
+        n++;
+    }
+    vq->last_used = last;
+    vq->free_head = free_head;
+    vq->num_free += freed;
+    vq->in_flight -= (uint16_t)n;
+    vq->n_used += n;
+    return (int)n;
+}
+
 static void
 packed_enable_calls(VcVq *vq, bool on)
 {
@@ -423,6 +515,8 @@ const VcVqOps vc_vq_packed_ops = {
     .pop_used = packed_pop_used,
     .more_used = packed_more_used,
     .enable_calls = packed_enable_calls,
+    .add_bufs = packed_add_bufs,
+    .pop_many = packed_pop_many,
     .reset = packed_reset,
     .reset_base = packed_reset_base,
     .base = packed_base,
