@@ -45,7 +45,7 @@ stopped_ring_untouched(VcCtx *ctx)
         return vc_ctx_done(ctx);
     }
     /* Buffers were available before SET_VRING_KICK; nobody has kicked yet. */
-    if (!vc_chk_quiet(ctx, t, fe->cfg.start_idx, what)) {
+    if (!vc_chk_quiet(ctx, t, vc_chk_idx_at(t->vq, fe->cfg.start_idx), what)) {
         if (!vc_ctx_failed(ctx)) {
             vc_ctx_violation(ctx, "before any kick (the ring is stopped) %s", what->str);
         }
@@ -150,7 +150,7 @@ ring_begins_disabled(VcCtx *ctx)
     vc_traffic_post(t, N);
     vc_vq_publish(t->vq);
     vc_vq_kick(t->vq);
-    if (!vc_chk_quiet(ctx, t, fe->cfg.start_idx, what)) {
+    if (!vc_chk_quiet(ctx, t, vc_chk_idx_at(t->vq, fe->cfg.start_idx), what)) {
         if (!vc_ctx_failed(ctx)) {
             vc_ctx_violation(ctx, "with PROTOCOL_FEATURES negotiated and no SET_VRING_ENABLE, %s",
                              what->str);
@@ -351,7 +351,7 @@ one_ring_reset_others_run(VcCtx *ctx)
                    qb, qa, got, N)) {
         return vc_ctx_done(ctx);
     }
-    if (!vc_chk_restart_ring(ctx, b, (uint16_t)base)) {
+    if (!vc_chk_restart_ring(ctx, b, base)) {
         return vc_ctx_done(ctx);
     }
     got = vc_chk_round(ctx, b, N) + vc_chk_round(ctx, a, N);

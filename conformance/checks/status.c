@@ -106,7 +106,7 @@ reset_restores_initial_state(VcCtx *ctx)
     }
     /* Start again on the same connection, without SET_OWNER: ownership survives a reset. */
     VC_TRY(ctx, vc_fe_run_steps(fe, again, VC_ERR(ctx)));
-    if (!vc_chk_restart_ring(ctx, t, 0)) {
+    if (!vc_chk_restart_ring(ctx, t, vc_chk_base_at(t->vq, 0))) {
         return vc_ctx_done(ctx);
     }
     VC_TRY(ctx, vc_fe_run_steps(fe, driver_ok, VC_ERR(ctx)));
@@ -167,7 +167,7 @@ reset_owner_keeps_state(VcCtx *ctx)
         return vc_ctx_done(ctx);
     }
     VC_TRY(ctx, vc_fe_get_vring_base(t->fe, q, &base, VC_ERR(ctx)));
-    if (!vc_chk_restart_ring(ctx, t, (uint16_t)base)) {
+    if (!vc_chk_restart_ring(ctx, t, base)) {
         return vc_ctx_done(ctx);
     }
     got = vc_chk_round(ctx, t, N);
@@ -209,7 +209,7 @@ status_zero_then_restart(VcCtx *ctx)
         VC_TRY(ctx, vc_fe_set_status(fe, 0, VC_ERR(ctx)));
         VC_TRY(ctx, vc_fe_get_vring_base(fe, vc_chk_queue(t), &base, VC_ERR(ctx)));
         VC_TRY(ctx, vc_fe_run_steps(fe, again, VC_ERR(ctx)));
-        if (!vc_chk_restart_ring(ctx, t, (uint16_t)base)) {
+        if (!vc_chk_restart_ring(ctx, t, base)) {
             return vc_ctx_done(ctx);
         }
         VC_TRY(ctx, vc_fe_run_steps(fe, driver_ok, VC_ERR(ctx)));

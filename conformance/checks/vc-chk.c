@@ -71,7 +71,9 @@ vc_chk_start(VcCtx *ctx, VcFrontend *fe, const VcStartPlan *plan, unsigned nreq,
         /* The deviations apply to the traffic ring; the others start in QEMU's order. */
         bool mine = q == tq;
         if (!vc_ctx_try(ctx, vc_fe_set_vring_num(fe, q, VC_ERR(ctx))) ||
-            !vc_ctx_try(ctx, vc_fe_set_vring_base(fe, q, fe->cfg.start_idx, VC_ERR(ctx))) ||
+            !vc_ctx_try(ctx, vc_fe_set_vring_base(fe, q, vc_chk_base_at(fe->q[q].vq,
+                                                                      fe->cfg.start_idx),
+                                                  VC_ERR(ctx))) ||
             !vc_ctx_try(ctx, vc_fe_set_vring_addr(fe, q, VC_ERR(ctx)))) {
             return false;
         }
@@ -124,7 +126,8 @@ vc_chk_quiet(VcCtx *ctx, VcTraffic *t, uint16_t used_before, GString *what)
     used = vc_vq_used_idx(t->vq);
     written = vc_traffic_touched(t);
     if (used != used_before) {
-        g_string_printf(what, "the used index moved from %u to %u", used_before, used);
+        g_string_printf(what, "the used index moved from %s to %s",
+                        vc_chk_idx_str(t->vq, used_before).s, vc_chk_idx_str(t->vq, used).s);
         return false;
     }
     if (written) {
@@ -176,12 +179,20 @@ vc_chk_stray(VcTraffic *t, const VcRange *extra, unsigned n_extra, GString *what
 }
 
 bool
-vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint16_t base)
+vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint32_t base)
 {
     VcFrontend *fe = t->fe;
     unsigned q = vc_chk_queue(t);
 
-    vc_vq_reset(t->vq, base);
+    if (!t->vq->packed) {
+        /* Split: QEMU keeps a 16-bit last_avail_idx; bits 16-31 are VU-VB-02's business. */
+        base &= 0xffff;
+    }
+    if (vc_vq_reset_base(t->vq, base) < 0) {
+        vc_ctx_violation(ctx, "ring %u cannot restart from base 0x%08x: %s is no state a ring of "
+                         "%u can be in", q, base, vc_chk_base_str(t->vq, base).s, t->vq->num);
+        return false;
+    }
     vc_traffic_forget(t);
     /* QEMU sends the call notifier again on every start (libvhost-user drops it on stop). */
     return vc_ctx_try(ctx, vc_fe_set_vring_call(fe, q, VC_ERR(ctx))) &&
@@ -191,4 +202,78 @@ vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint16_t base)
            vc_ctx_try(ctx, vc_fe_set_vring_kick(fe, q, VC_ERR(ctx))) &&
            (!proto_acked(fe) ||
             vc_ctx_try(ctx, vc_fe_set_vring_enable(fe, q, true, VC_ERR(ctx))));
+}
+
+/* Packed: slots from a fresh ring's start (position 0, wrap 1), modulo 2 * num. */
+static unsigned
+packed_lin(const VcVq *vq, uint16_t v)
+{
+    return (v & VC_VQ_PACKED_POS_MASK) + ((v & VC_VQ_PACKED_WRAP) ? 0 : vq->num);
+}
+
+uint16_t
+vc_chk_idx_add(const VcVq *vq, uint16_t v, unsigned n)
+{
+    unsigned lin;
+
+    if (!vq->packed) {
+        return (uint16_t)(v + n);
+    }
+    /* virtio 1.x "Ring Wrap Counters": the counter flips each time the ring end is passed. */
+    lin = (unsigned)(((uint64_t)packed_lin(vq, v) + n) % (2u * vq->num));
+    return lin < vq->num ? (uint16_t)(lin | VC_VQ_PACKED_WRAP) : (uint16_t)(lin - vq->num);
+}
+
+unsigned
+vc_chk_idx_dist(const VcVq *vq, uint16_t from, uint16_t to)
+{
+    if (!vq->packed) {
+        return (uint16_t)(to - from);
+    }
+    return (packed_lin(vq, to) + 2u * vq->num - packed_lin(vq, from)) % (2u * vq->num);
+}
+
+uint16_t
+vc_chk_idx_at(const VcVq *vq, uint16_t idx)
+{
+    return vc_chk_idx_add(vq, vq->packed ? VC_VQ_PACKED_WRAP : 0, idx);
+}
+
+uint32_t
+vc_chk_base_at(const VcVq *vq, uint16_t idx)
+{
+    uint16_t v = vc_chk_idx_at(vq, idx);
+
+    return vq->packed ? v | (uint32_t)v << 16 : v;
+}
+
+VcChkStr
+vc_chk_idx_str(const VcVq *vq, uint16_t v)
+{
+    VcChkStr r;
+
+    if (vq->packed) {
+        g_snprintf(r.s, sizeof(r.s), "%u (wrap %u)", v & VC_VQ_PACKED_POS_MASK,
+                   (v & VC_VQ_PACKED_WRAP) != 0);
+    } else {
+        g_snprintf(r.s, sizeof(r.s), "%u", v);
+    }
+    return r;
+}
+
+VcChkStr
+vc_chk_base_str(const VcVq *vq, uint32_t base)
+{
+    VcChkStr r;
+
+    if (vq->packed) {
+        /* SPEC-FACTS 2.2: bits 0-14 avail, 15 avail wrap, 16-30 used, 31 used wrap. */
+        g_snprintf(r.s, sizeof(r.s), "avail %u (wrap %u), used %u (wrap %u) [0x%08x]",
+                   base & 0x7fff, (base >> 15) & 1, (base >> 16) & 0x7fff, base >> 31, base);
+    } else if (base >> 16) {
+        g_snprintf(r.s, sizeof(r.s), "%u [0x%08x]", base, base);
+    } else {
+        g_snprintf(r.s, sizeof(r.s), "%u", base);
+    }
+    return r;
 }

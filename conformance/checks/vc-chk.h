@@ -51,8 +51,9 @@ unsigned vc_chk_round(VcCtx *ctx, VcTraffic *t, unsigned n);
 /**
  * vc_chk_quiet:
  * After a GET_FEATURES barrier and vc_chk_quiet_ms(), tells whether the
- * device left @t's ring alone since @used_before: used index still, no
- * posted request written. @what gets a description.
+ * device left @t's ring alone since @used_before (a vc_vq_used_idx() value;
+ * vc_chk_idx_at() for the start): used index still, no posted request
+ * written. @what gets a description.
  * Returns: true when quiet (false also when the barrier failed: verdict set).
  */
 bool vc_chk_quiet(VcCtx *ctx, VcTraffic *t, uint16_t used_before, GString *what);
@@ -73,11 +74,75 @@ bool vc_chk_stray_in(VcFrontend *fe, GArray *skip, GString *what);
 
 /**
  * vc_chk_restart_ring:
- * Sets @t's ring up again after a stop (QEMU's restart): the ring is reset
- * to @base, then SET_VRING_CALL, SET_VRING_NUM, SET_VRING_BASE(@base), SET_VRING_ADDR,
- * SET_VRING_KICK and (with PROTOCOL_FEATURES) SET_VRING_ENABLE 1.
+ * @base: a 32-bit SET_VRING_BASE value in the ring's layout: a GET_VRING_BASE
+ * answer, or vc_chk_base_at()
+ *
+ * Sets @t's ring up again after a stop (QEMU's restart): the driver side is
+ * reset to @base (vc_vq_reset_base()), then SET_VRING_CALL, SET_VRING_NUM,
+ * SET_VRING_BASE(@base), SET_VRING_ADDR, SET_VRING_KICK and (with
+ * PROTOCOL_FEATURES) SET_VRING_ENABLE 1. A packed @base the driver cannot
+ * start from (a position beyond the ring, avail behind used) came from the
+ * daemon: that is a violation.
+ * Returns: false with the verdict set.
  */
-bool vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint16_t base);
+bool vc_chk_restart_ring(VcCtx *ctx, VcTraffic *t, uint32_t base);
+
+/*
+ * Ring indices whatever the layout. A split ring counts chains with
+ * free-running 16-bit indices; a packed ring counts descriptor slots as a
+ * position and its wrap counter, position | wrap << 15 (vc-vq.h: avail_idx,
+ * last_used, vc_vq_used_idx()). A check that computes or compares indices
+ * uses these instead of 16-bit arithmetic or cfg.start_idx.
+ */
+
+/**
+ * vc_chk_idx_add:
+ * Returns: index @v of @vq moved on by @n slots: modulo 65536 (split), or
+ * with the wrap counter flipped each time the ring end is passed (packed).
+ */
+uint16_t vc_chk_idx_add(const VcVq *vq, uint16_t v, unsigned n);
+
+/**
+ * vc_chk_idx_dist:
+ * Returns: slots from index @from to index @to of @vq, going forward:
+ * modulo 65536 (split), modulo 2 * num (packed, where the wrap counters tell
+ * the laps apart).
+ */
+unsigned vc_chk_idx_dist(const VcVq *vq, uint16_t from, uint16_t to);
+
+/**
+ * vc_chk_idx_at:
+ * Returns: the index (avail and used alike) of @vq after vc_vq_reset(@vq,
+ * @idx), e.g. the used index at start for cfg.start_idx: @idx (split), the
+ * position @idx slots into a fresh ring with its wrap counter (packed).
+ */
+uint16_t vc_chk_idx_at(const VcVq *vq, uint16_t idx);
+
+/**
+ * vc_chk_base_at:
+ * Returns: the SET_VRING_BASE value of @vq after vc_vq_reset(@vq, @idx):
+ * @idx (split), both halves vc_chk_idx_at() (packed: 0x80008000 for 0).
+ */
+uint32_t vc_chk_base_at(const VcVq *vq, uint16_t idx);
+
+/** VcChkStr: a short formatted value, returned by value for use in one printf. */
+typedef struct VcChkStr {
+    char s[64];
+} VcChkStr;
+
+/**
+ * vc_chk_idx_str:
+ * Returns: index @v of @vq for a message: "10" (split), "10 (wrap 1)" (packed).
+ */
+VcChkStr vc_chk_idx_str(const VcVq *vq, uint16_t v);
+
+/**
+ * vc_chk_base_str:
+ * Returns: a SET/GET_VRING_BASE value of @vq for a message: "113" (split,
+ * with the hex value when bits 16-31 are not zero), "avail 5 (wrap 0), used
+ * 5 (wrap 0) [0x00050005]" (packed, SPEC-FACTS 2.2).
+ */
+VcChkStr vc_chk_base_str(const VcVq *vq, uint32_t base);
 
 /** vc_chk_has_reply_ack: Returns: true when REPLY_ACK was negotiated on @fe. */
 bool vc_chk_has_reply_ack(const VcFrontend *fe);
