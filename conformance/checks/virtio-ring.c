@@ -58,7 +58,8 @@ no_interrupt_respected(VcCtx *ctx)
         return vc_ctx_done(ctx);
     }
     vc_expect(ctx, vc_vq_take_call(t->vq) == 0, "the device signalled the call notifier although "
-              "avail->flags had VRING_AVAIL_F_NO_INTERRUPT");
+              "%s", t->vq->packed ? "the driver area flags were VRING_PACKED_EVENT_FLAG_DISABLE"
+                                  : "avail->flags had VRING_AVAIL_F_NO_INTERRUPT");
     if (!ctx->violated) {
         vc_ctx_note(ctx, "no call with NO_INTERRUPT set");
     }
@@ -71,6 +72,7 @@ used_event_respected(VcCtx *ctx)
     VcFeConfig cfg = vc_ctx_config(ctx);
     g_autoptr(VcTraffic) t = NULL;
     unsigned got;
+    uint16_t ev;
 
     cfg.event_idx = true;
     t = vc_chk_open(ctx, &cfg, N);
@@ -83,8 +85,12 @@ used_event_respected(VcCtx *ctx)
     if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the ring did not work");
     }
-    /* used_event far ahead: none of the next completions crosses it. */
-    vc_vq_set_used_event(t->vq, (uint16_t)(t->vq->last_used + 1000));
+    /*
+     * used_event far ahead: none of the next completions crosses it. A packed ring's off_wrap
+     * is a position with its wrap counter and can be at most a lap ahead: half a ring it is.
+     */
+    ev = vc_chk_idx_add(t->vq, t->vq->last_used, t->vq->packed ? t->vq->num / 2u : 1000u);
+    vc_vq_set_used_event(t->vq, ev);
     if (!vc_ctx_settle(ctx, t->fe, 20)) {
         return vc_ctx_done(ctx);
     }
@@ -97,7 +103,7 @@ used_event_respected(VcCtx *ctx)
         return vc_ctx_done(ctx);
     }
     vc_expect(ctx, vc_vq_take_call(t->vq) == 0, "with EVENT_IDX the device signalled although no "
-              "completion crossed used_event (%u)", (uint16_t)(t->vq->last_used + 1000 - N));
+              "completion crossed used_event (%s)", vc_chk_idx_str(t->vq, ev).s);
     if (!ctx->violated) {
         vc_ctx_note(ctx, "no call while used_event was ahead");
     }

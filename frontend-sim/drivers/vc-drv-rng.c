@@ -367,7 +367,7 @@ rng_t_set_indirect(void *p, bool on)
 {
     VcRngDrv *d = ((RngTraffic *)p)->d;
 
-    if (on && !d->vq->indirect) {
+    if (on && !(d->vq->flags & VC_VQ_INDIRECT)) {
         return false;
     }
     d->add_flags = on ? VC_ADD_INDIRECT : 0;
