@@ -39,29 +39,74 @@ logging(VcCtx *ctx, bool rings)
     return t;
 }
 
+/*
+ * Whether @x is one of the ranges a ring of the device occupies (either layout: vc_vq_ranges()).
+ * Every ring counts, not only the traffic ring: a net device's TX ring is driver data too.
+ */
+static bool
+is_ring_range(VcTraffic *t, const VcRange *x)
+{
+    for (unsigned q = 0; q < t->fe->num_queues; q++) {
+        VcRange ring[4];
+        unsigned nr = t->fe->q[q].vq ? vc_vq_ranges(t->fe->q[q].vq, ring) : 0;
+        for (unsigned k = 0; k < nr; k++) {
+            if (x->gpa == ring[k].gpa) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/*
+ * The bytes the device writes used entries into: the used ring, or for a
+ * packed ring the descriptor ring (virtio 1.x "Packed Virtqueues": used
+ * descriptors overwrite available ones). Logged relative to log_guest_addr
+ * with VHOST_VRING_F_LOG.
+ */
+static uint64_t
+used_log_len(const VcVq *vq)
+{
+    return vq->packed ? (uint64_t)vq->num * sizeof(struct vring_packed_desc)
+                      : 4 + 8 * (uint64_t)vq->num + 2;
+}
+
+/* Whether any page of [@gpa, @gpa + @len) is marked in the log. */
+static bool
+any_marked(VcFrontend *fe, uint64_t gpa, uint64_t len)
+{
+    for (uint64_t p = gpa / PAGE; p <= (gpa + len - 1) / PAGE; p++) {
+        if (vc_fe_log_page(fe, p)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+add_page(GHashTable *pages, uint64_t p)
+{
+    gint64 *k = g_new(gint64, 1);
+
+    *k = (gint64)p;
+    g_hash_table_add(pages, k);
+}
+
 /* The guest pages the completed requests' writable buffers touch, as a set. */
 static GHashTable *
 written_pages(VcTraffic *t)
 {
     g_autoptr(GArray) r = g_array_new(FALSE, FALSE, sizeof(VcRange));
-    GHashTable *pages = g_hash_table_new(g_int64_hash, g_int64_equal);
-    VcRange ring[4];
-    unsigned nr = vc_vq_ranges(t->vq, ring);
+    GHashTable *pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 
     vc_traffic_skip_ranges(t, r);
     for (guint i = 0; i < r->len; i++) {
         VcRange *x = &g_array_index(r, VcRange, i);
-        bool is_ring = false;
-        for (unsigned k = 0; k < nr; k++) {
-            is_ring |= x->gpa == ring[k].gpa;
-        }
-        if (is_ring || x->len == 0) {
+        if (is_ring_range(t, x) || x->len == 0) {
             continue;
         }
         for (uint64_t p = x->gpa / PAGE; p <= (x->gpa + x->len - 1) / PAGE; p++) {
-            gint64 *k = g_new(gint64, 1);
-            *k = (gint64)p;
-            g_hash_table_add(pages, k);
+            add_page(pages, p);
         }
     }
     return pages;
@@ -84,8 +129,7 @@ data_pages_marked(VcCtx *ctx)
     vc_traffic_skip_ranges(t, r);
     for (guint i = 0; i < r->len; i++) {
         VcRange *x = &g_array_index(r, VcRange, i);
-        if (x->gpa == t->vq->used_gpa || x->gpa == t->vq->desc_gpa ||
-            x->gpa == t->vq->avail_gpa || (t->vq->indirect && x->gpa == t->vq->indirect_gpa)) {
+        if (is_ring_range(t, x)) {
             continue;
         }
         for (uint64_t p = x->gpa / PAGE; x->len && p <= (x->gpa + x->len - 1) / PAGE; p++) {
@@ -114,6 +158,28 @@ used_ring_pages_marked(VcCtx *ctx)
     if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: requests did not complete with logging on");
     }
+    if (t->vq->packed) {
+        /*
+         * vhost-user.rst defines the offsets from log_guest_addr for the split used ring only.
+         * A packed ring writes used descriptors into its descriptor ring: either their own pages
+         * or log_guest_addr + their offset in the ring (DPDK; QEMU gives the device area as
+         * log_guest_addr) make the write reach the migration log.
+         */
+        uint64_t len = used_log_len(t->vq);
+        bool own = any_marked(t->fe, t->vq->desc_gpa, len);
+        bool rel = any_marked(t->fe, t->vq->used_gpa + USED_LOG_OFFSET, len);
+        vc_expect(ctx, own || rel, "with VHOST_VRING_F_LOG the used descriptors written into the "
+                  "packed descriptor ring were marked neither at their own pages (gpa 0x%"
+                  G_GINT64_MODIFIER "x) nor at log_guest_addr + their offset (0x%"
+                  G_GINT64_MODIFIER "x)", t->vq->desc_gpa,
+                  (uint64_t)(t->vq->used_gpa + USED_LOG_OFFSET));
+        if (!ctx->violated) {
+            vc_ctx_note(ctx, "packed used descriptors logged %s", own && rel ? "at their own pages "
+                        "and relative to log_guest_addr" : own ? "at their own pages"
+                        : "relative to log_guest_addr");
+        }
+        return vc_ctx_done(ctx);
+    }
     /* vhost-user.rst: used-ring writes are logged at offsets from log_guest_addr. */
     first = (t->vq->used_gpa + USED_LOG_OFFSET) / PAGE;
     last = (t->vq->used_gpa + USED_LOG_OFFSET + 4) / PAGE;
@@ -134,7 +200,6 @@ bits_at_exact_positions(VcCtx *ctx)
 {
     g_autoptr(VcTraffic) t = logging(ctx, true);
     g_autoptr(GHashTable) pages = NULL;
-    uint64_t used_first, used_last;
 
     if (!t) {
         return vc_ctx_done(ctx);
@@ -143,15 +208,32 @@ bits_at_exact_positions(VcCtx *ctx)
         return vc_ctx_skip(ctx, "inconclusive: requests did not complete with logging on");
     }
     pages = written_pages(t);
-    used_first = (t->vq->used_gpa + USED_LOG_OFFSET) / PAGE;
-    used_last = (t->vq->used_gpa + USED_LOG_OFFSET + 4 + 8 * (uint64_t)t->vq->num + 2) / PAGE;
+    /*
+     * Used entries the device writes, on every ring (net: TX too): logged relative to
+     * log_guest_addr, or for a packed ring possibly at the descriptor ring's own pages.
+     */
+    for (unsigned q = 0; q < t->fe->num_queues; q++) {
+        const VcVq *vq = t->fe->q[q].vq;
+        uint64_t first, last;
+        if (!vq) {
+            continue;
+        }
+        first = (vq->used_gpa + USED_LOG_OFFSET) / PAGE;
+        last = (vq->used_gpa + USED_LOG_OFFSET + used_log_len(vq) - 1) / PAGE;
+        for (uint64_t p = first; p <= last; p++) {
+            add_page(pages, p);
+        }
+        for (uint64_t p = vq->desc_gpa / PAGE;
+             vq->packed && p <= (vq->desc_gpa + used_log_len(vq) - 1) / PAGE; p++) {
+            add_page(pages, p);
+        }
+    }
     /* vhost-user.rst: page p is bit p % 8 of byte p / 8. A bit for a page nobody wrote is wrong. */
     for (uint64_t byte = 0; byte < t->fe->log_size; byte++) {
         uint8_t v = t->fe->log[byte];
         for (unsigned b = 0; v && b < 8; b++) {
             gint64 p = (gint64)(byte * 8 + b);
-            if (!(v & (1u << b)) || g_hash_table_contains(pages, &p) ||
-                ((uint64_t)p >= used_first && (uint64_t)p <= used_last)) {
+            if (!(v & (1u << b)) || g_hash_table_contains(pages, &p)) {
                 continue;
             }
             vc_ctx_violation(ctx, "log byte 0x%" G_GINT64_MODIFIER "x bit %u marks guest page "
