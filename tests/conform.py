@@ -6,10 +6,15 @@ Prints TAP 13 (meson protocol 'tap'). Modes:
   reference VHOST_CONFORM rng=PATH,blk=PATH,... [HARNESS OPTIONS]
                                       no reference daemon gets a FAIL, WARN or
                                       ERROR, and every check PASSes against one
+  packed    VHOST_CONFORM rng=PATH,... the reference mode on packed rings (--ring
+                                      packed, qemu-7.2, the datapath checks): no
+                                      FAIL, WARN, ERROR or SKIP for want of a
+                                      working ring that split does not also give
   mutants   VHOST_CONFORM rng=PATH,blk=PATH,...
                                       every check FAILs (MUST) or WARNs (SHOULD,
                                       MAY) against the mutant that breaks its
                                       rule, on the reference daemon it belongs to
+                                      (on a packed ring when the check needs one)
   catalog   VHOST_CONFORM CATALOG.md  the committed catalog is what --list prints
   cli       VHOST_CONFORM DAEMON      command-line errors, exit codes, reports
 
@@ -82,6 +87,13 @@ def run_json(exe, args):
 # SIGUSR1, which the config-change checks use).
 DAEMON_OPTS = {"blk": ["--host-event-signal", "SIGUSR1"]}
 
+# VIRTIO_F_RING_PACKED: a check that needs it runs with --ring packed (it SKIPs on split).
+RING_PACKED = 1 << 34
+
+
+def needs_packed(c):
+    return bool(c.get("needs_features", 0) & RING_PACKED)
+
 
 def parse_daemons(spec):
     """'rng=PATH,blk=PATH,...' -> {"rng": PATH, ...}"""
@@ -119,6 +131,16 @@ def mode_reference(exe, spec, *extra):
         for prof in ("qemu-7.2", "qemu-10"):
             p, report = run_json(exe, [*extra, "--profile", prof, *DAEMON_OPTS.get(dev, []),
                                        "--backend", path])
+            # Checks that need a packed ring SKIP above: run them once more on one.
+            packed = [c["id"] for c in checks if needs_packed(c)]
+            if packed and "--ring" not in extra and report is not None:
+                pp, rp = run_json(exe, [*extra, "--profile", prof, *DAEMON_OPTS.get(dev, []),
+                                        "--ring", "packed", "--only", ",".join(packed),
+                                        "--backend", path])
+                report["results"] = [r for r in report.get("results", [])
+                                     if r["id"] not in packed] + (rp or {}).get("results", [])
+                if pp.returncode != 0:
+                    p = pp
             runs.append((dev, prof, p, report))
     tap.plan(len(runs) * 2 + len(checks))
     for dev, prof, p, report in runs:
@@ -148,11 +170,59 @@ def mode_reference(exe, spec, *extra):
     return tap.failed
 
 
+def mode_packed(exe, spec):
+    """The reference mode on packed rings: each reference daemon runs the datapath checks
+    that apply to it with --ring packed (the others do not depend on the ring layout and
+    the reference mode covers them). A check that FAILs, WARNs, ERRORs or SKIPs for want
+    of a working ring ("inconclusive", packed not negotiated) on packed must do the same
+    on split: those are rerun with --ring split, and what split does not share is a
+    packed-only fault (the reference mode reports the shared ones)."""
+    tap = Tap()
+    daemons = parse_daemons(spec)
+    runs = []
+    for dev, path in daemons.items():
+        ids = [c["id"] for c in catalog(exe, dev) if c["datapath"]]
+        p, report = run_json(exe, ["--ring", "packed", "--profile", "qemu-7.2", "--only",
+                                   ",".join(ids), *DAEMON_OPTS.get(dev, []), "--backend", path])
+        results = (report or {}).get("results", [])
+        odd = {r["id"]: r for r in results
+               if r["verdict"] in ("FAIL", "WARN", "ERROR") or
+               (r["verdict"] == "SKIP" and (r["reason"].startswith("inconclusive") or
+                                            "RING_PACKED" in r["reason"]))}
+        split = {}
+        if odd:
+            _, rs = run_json(exe, ["--ring", "split", "--profile", "qemu-7.2", "--only",
+                                   ",".join(odd), *DAEMON_OPTS.get(dev, []), "--backend", path])
+            split = {r["id"]: r for r in (rs or {}).get("results", [])}
+        runs.append((dev, p, report, odd, split))
+    tap.plan(len(runs) * 2)
+    for dev, p, report, odd, split in runs:
+        results = (report or {}).get("results", [])
+        not_packed = [r for r in results if r.get("ring") != "packed"]
+        own = [r for i, r in odd.items()
+               if i not in split or split[i]["verdict"] != r["verdict"] or
+               (r["verdict"] == "SKIP" and split[i]["reason"] != r["reason"])]
+        shared = [r for r in odd.values() if r not in own]
+        tap.result(report is not None and results and not not_packed and
+                   (p.returncode == 0 or shared) and (not UNDER_VALGRIND or p.returncode != 3),
+                   f"vhost-conform --ring packed runs against the {dev} reference "
+                   f"(exit {p.returncode}, {len(results)} results, {len(not_packed)} not packed)",
+                   p.stderr)
+        tap.result(not own, f"no FAIL, WARN, ERROR or idle-ring SKIP on packed rings that split "
+                   f"does not also give against the {dev} reference ({len(own)} found, "
+                   f"{len(shared)} shared with split)",
+                   "\n".join(f"{r['id']} {r['verdict']}: {r['reason']} (split: "
+                             f"{split[r['id']]['verdict'] if r['id'] in split else 'no result'})"
+                             for r in own))
+    return tap.failed
+
+
 def one_mutant(exe, daemons, c):
     dev, name = mutant_target(c, daemons)
     if not name or dev not in daemons:
         return c, dev, name, None, None
-    p, report = run_json(exe, ["--only", c["id"], *DAEMON_OPTS.get(dev, []),
+    ring = ["--ring", "packed"] if needs_packed(c) else []
+    p, report = run_json(exe, ["--only", c["id"], *ring, *DAEMON_OPTS.get(dev, []),
                                "--backend", daemons[dev], f"--mutant={name}"])
     r = (report or {}).get("results", [None])[0]
     return c, dev, name, p, r
@@ -266,8 +336,8 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     mode, exe, arg, *extra = sys.argv[1:]
-    fn = {"reference": mode_reference, "mutants": mode_mutants, "catalog": mode_catalog,
-          "cli": mode_cli}.get(mode)
+    fn = {"reference": mode_reference, "packed": mode_packed, "mutants": mode_mutants,
+          "catalog": mode_catalog, "cli": mode_cli}.get(mode)
     if not fn:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2
