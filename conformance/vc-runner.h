@@ -44,6 +44,20 @@ typedef void (*VcResultCb)(void *opaque, guint index, guint total, const VcResul
  */
 const VcCheckArea *const *vc_registry_areas(unsigned *n);
 
+/** VcUnchecked: a rule of the catalog with no check, and why. */
+typedef struct VcUnchecked {
+    const char *id;
+    const char *spec;
+    const char *reason;
+} VcUnchecked;
+
+/**
+ * vc_registry_unchecked:
+ * Returns: the rules of SPEC-FACTS section 7 that have no check (each with
+ * the reason); @n gets the count.
+ */
+const VcUnchecked *vc_registry_unchecked(unsigned *n);
+
 /** vc_registry_find: Returns: the check with rule ID @id, or NULL. */
 const VcCheck *vc_registry_find(const char *id);
 

@@ -216,6 +216,23 @@ list_catalog(const char *format)
             printf("\n");
         }
     }
+    {
+        const VcUnchecked *u = vc_registry_unchecked(&nu);
+
+        if (md) {
+            printf("## Rules not checked\n\n%u rules of the catalog have no check; each says "
+                   "why.\n\n| ID | Spec section | Why |\n|---|---|---|\n", nu);
+        } else {
+            printf("\nNot checked:\n");
+        }
+        for (unsigned i = 0; i < nu; i++) {
+            if (md) {
+                printf("| %s | %s | %s |\n", u[i].id, u[i].spec, u[i].reason);
+            } else {
+                printf("%-13s %s\n", u[i].id, u[i].reason);
+            }
+        }
+    }
 }
 
 static void
