@@ -88,6 +88,26 @@ parse_ulong(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
+VcMutant
+vc_be_args_mutant(int argc, char **argv)
+{
+    VcMutant mutant = VC_MUT_NONE;
+
+    for (int i = 1; i < argc; i++) {
+        const char *name = NULL;
+
+        if (strncmp(argv[i], "--mutant=", 9) == 0) {
+            name = argv[i] + 9;
+        } else if (strcmp(argv[i], "--mutant") == 0 && i + 1 < argc) {
+            name = argv[++i];
+        }
+        if (name && vc_mutant_lookup(name, &mutant) < 0) {
+            mutant = VC_MUT_NONE;
+        }
+    }
+    return mutant;
+}
+
 /*
  * vhost-user.rst: --print-capabilities ignores every other option. Only
  * --mutant is looked at, so that cli-bad-capabilities can misbehave.
@@ -95,24 +115,13 @@ parse_ulong(const char *s, unsigned long max, unsigned long *out)
 static bool
 print_capabilities_requested(int argc, char **argv, VcMutant *mutant)
 {
-    bool found = false;
-
-    *mutant = VC_MUT_NONE;
+    *mutant = vc_be_args_mutant(argc, argv);
     for (int i = 1; i < argc; i++) {
-        const char *name = NULL;
-
         if (strcmp(argv[i], "--print-capabilities") == 0) {
-            found = true;
-        } else if (strncmp(argv[i], "--mutant=", 9) == 0) {
-            name = argv[i] + 9;
-        } else if (strcmp(argv[i], "--mutant") == 0 && i + 1 < argc) {
-            name = argv[++i];
-        }
-        if (name && vc_mutant_lookup(name, mutant) < 0) {
-            *mutant = VC_MUT_NONE;
+            return true;
         }
     }
-    return found;
+    return false;
 }
 
 #define OPT_DEVICE 1000

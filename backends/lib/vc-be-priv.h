@@ -195,6 +195,7 @@ typedef struct VcBeVring {
     uint32_t batch_num;
     struct vring_packed_desc *pscratch; /* packed: the ring descriptors of the chain fetched */
     bool pushed;                    /* packed: used descriptors written since the last flush */
+    bool peeking;                   /* walking a pulled ring's chains without consuming them */
 
     bool replay_armed;              /* restore-replays-used mutant */
     bool have_last_used;
@@ -242,6 +243,7 @@ struct VcBe {
     bool pfeat_answered;            /* get-pfeat-once */
     uint8_t status;
     bool status_zeroed;             /* status-zero-breaks */
+    bool status_broken;             /* status-zero-breaks: a start was refused */
     VcBeRegion *regions;
     unsigned nregions;
     unsigned regions_cap;

@@ -16,8 +16,9 @@
  *      writeback, see ../ref/README.md), zero padding to a multiple of 4
  *   .  u32 crc32         CRC-32 (IEEE 802.3, as zlib) of every byte before it
  *
- * Save writes the blob to the front end's fd and closes it (EOF). Load
- * reads the fd until EOF from the main loop; the blob is checked (every
+ * Save puts the blob into a new pipe and answers with its read end (our
+ * own channel; the write end is closed, so the reader sees EOF after the
+ * blob). Load reads the front end's fd until EOF from the main loop; the blob is checked (every
  * field above, then the device's own check) and applied only when valid;
  * CHECK_DEVICE_STATE answers 0 after a valid load or a save, 1 otherwise.
  */
@@ -245,7 +246,7 @@ vc_be_state_reset(VcBe *be)
 
 /*
  * vhost-user.rst SET_DEVICE_STATE_FD: bits 0..7 of the u64 reply are 0 on
- * success; bit 8 says no fd comes back (we always use the front end's).
+ * success; bit 8 says no fd comes back (a load uses the front end's).
  */
 void
 vc_be_state_set_fd(VcBe *be, VcMsg *m, VcMsg *reply)
@@ -275,40 +276,47 @@ vc_be_state_set_fd(VcBe *be, VcMsg *m, VcMsg *reply)
         reply->payload.u64 = 1 | VHOST_USER_DEVICE_STATE_NOFD_MASK;
         return;
     }
-    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     if (dir == VHOST_TRANSFER_STATE_DIRECTION_LOAD) {
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         be->state_fd = fd;
         be->state_loading = true;
         be->state_result = 1;
         reply->payload.u64 = VHOST_USER_DEVICE_STATE_NOFD_MASK;
         return;
     }
+    /*
+     * A save answers with our own channel (vhost-user.rst: the front end
+     * must then use it): the read end of a new pipe that already holds the
+     * whole state, its write end closed (EOF). The front end's fd is not
+     * used.
+     */
     len = state_build(be);
-    if (be->mutant == VC_MUT_STATE_WRONG_END) {
+    vc_be_close_fd(&fd);
+    {
         int p[2];
 
-        /*
-         * Mutant: the fd returned for a save is the write end of a new
-         * pipe, which the front end cannot read from.
-         */
-        if (pipe2(p, O_CLOEXEC) == 0) {
-            (void)write_all(p[1], be->state_buf, len);
-            close(p[0]);
-            vc_be_close_fd(&fd);
-            reply->payload.u64 = 0;
-            reply->fds[0] = p[1];
-            reply->nfds = 1;
-            be->state_result = 0;
+        if (pipe2(p, O_CLOEXEC) < 0) {
+            reply->payload.u64 = 1 | VHOST_USER_DEVICE_STATE_NOFD_MASK;
+            be->state_result = 1;
             return;
         }
+        (void)fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+        be->state_result = (len && write_all(p[1], be->state_buf, len) == 0) ? 0 : 1;
+        if (be->mutant == VC_MUT_STATE_WRONG_END) {
+            /* Mutant: the end handed over is the write end, which cannot be read. */
+            reply->fds[0] = p[1];
+            close(p[0]);
+        } else {
+            reply->fds[0] = p[0];
+            if (be->mutant == VC_MUT_STATE_NO_EOF) {
+                be->state_kept_fd = p[1];   /* Mutant: never closed, no EOF. */
+            } else {
+                close(p[1]);
+            }
+        }
+        reply->nfds = 1;
+        reply->payload.u64 = 0;
     }
-    be->state_result = (len && write_all(fd, be->state_buf, len) == 0) ? 0 : 1;
-    if (be->mutant == VC_MUT_STATE_NO_EOF) {
-        be->state_kept_fd = fd;     /* Mutant: never closed, no EOF. */
-    } else {
-        vc_be_close_fd(&fd);
-    }
-    reply->payload.u64 = VHOST_USER_DEVICE_STATE_NOFD_MASK;
 }
 
 uint64_t

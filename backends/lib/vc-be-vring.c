@@ -328,7 +328,8 @@ vc_be_vring_stop(VcBe *be, VcBeVring *vq)
 static bool
 usable(const VcBe *be, const VcBeVring *vq)
 {
-    if (!vq->started || !vq->ready || vq->broken || vq->stalled || be->postcopy_wait_ack) {
+    if (!vq->started || !vq->ready || vq->broken || vq->stalled || be->postcopy_wait_ack ||
+        be->status_broken) {
         return false;
     }
     if (be->mutant == VC_MUT_NO_KICK_POLLING && vq->kick_nofd) {
@@ -626,7 +627,7 @@ split_pop(VcBe *be, VcBeVring *vq, VcBeChain *c, const char **err)
     }
     avail_idx = load_avail_idx(vq);
     if (!has_avail(be, vq, avail_idx)) {
-        if (!event_idx) {
+        if (!event_idx || vq->peeking) {
             return 0;
         }
         /*
@@ -902,6 +903,37 @@ complete_chain(VcBe *be, VcBeVring *vq, const VcBeChain *c, uint32_t len)
 }
 
 /*
+ * A ring the device pulls from (net RX) is not drained on a kick, but the
+ * chains the driver made available are walked, so that a bad one breaks
+ * the ring (and signals the err notifier) when it is offered, not later
+ * when a frame needs it. Nothing is consumed or written.
+ */
+static void
+peek_check(VcBe *be, VcBeVring *vq)
+{
+    uint16_t last = vq->last_avail_idx;
+    bool wrap = vq->avail_wrap;
+    uint32_t inuse = vq->inuse, rpos = vq->resubmit_pos;
+
+    if (vq->inflight) {
+        return;
+    }
+    vq->peeking = true;
+    for (uint32_t k = 0; k < vq->num; k++) {
+        VcBeChain c;
+
+        if (pop_chain(be, vq, &c) <= 0) {
+            break;
+        }
+    }
+    vq->peeking = false;
+    vq->last_avail_idx = last;
+    vq->avail_wrap = wrap;
+    vq->inuse = inuse;
+    vq->resubmit_pos = rpos;
+}
+
+/*
  * Drains the ring: every chain is serviced and gets one used element (now,
  * or later when the device defers it), then the used index is published
  * once and the driver is signalled once for the batch.
@@ -917,7 +949,13 @@ vc_be_vring_process(VcBe *be, VcBeVring *vq)
         vc_be_event(be, VC_BE_EV_RING_RUNNABLE, vq->index);
     }
     vq->was_runnable = runnable;
-    if (!drainable(be, vq) || (vc_be_queue_flags(be, vq->index) & VC_BE_Q_PULL)) {
+    if (!drainable(be, vq)) {
+        return;
+    }
+    if (vc_be_queue_flags(be, vq->index) & VC_BE_Q_PULL) {
+        if (runnable) {
+            peek_check(be, vq);
+        }
         return;
     }
     if (be->mutant == VC_MUT_TRUST_USED_IDX && !vq->packed) {

@@ -159,6 +159,7 @@ conn_reset(VcBe *be)
     be->pfeat_answered = false;
     be->status = 0;
     be->status_zeroed = false;
+    be->status_broken = false;
     be->config_change_pending = false;
     be->shared_object_sent = false;
     be->ever_started = false;
@@ -535,13 +536,9 @@ last_ring_stopped(VcBe *be, VcBeVring *vq)
     case VC_MUT_TOUCH_USED_AFTER_STOP:
     case VC_MUT_CALL_AFTER_STOP:
     case VC_MUT_LOG_AFTER_STOP:
+    case VC_MUT_CHANNEL_WHILE_SUSPENDED:
         be->after_stop_due = vc_now_ms() + VC_BE_AFTER_STOP_MS;
         be->after_stop_ring = (int)vq->index;
-        break;
-    case VC_MUT_CHANNEL_WHILE_SUSPENDED:
-        if ((be->pfeatures & VC_PF(CONFIG)) && vc_be_chan_ok(be)) {
-            vc_be_send_config_change(be);
-        }
         break;
     default:
         break;
@@ -574,6 +571,11 @@ after_stop_act(VcBe *be)
         break;
     case VC_MUT_LOG_AFTER_STOP:
         vc_be_log_one_more(be, (vq->addr.flags & VC_BE_VRING_F_LOG) ? vq->addr.log_guest_addr : 0);
+        break;
+    case VC_MUT_CHANNEL_WHILE_SUSPENDED:
+        if ((be->pfeatures & VC_PF(CONFIG)) && vc_be_chan_ok(be)) {
+            vc_be_send_config_change(be);
+        }
         break;
     default:
         break;
@@ -1132,7 +1134,9 @@ h_set_status(VcBe *be, VcMsg *m, VcMsg *reply)
     }
     if (be->mutant == VC_MUT_STATUS_ZERO_BREAKS && be->status_zeroed &&
         (v & VIRTIO_CONFIG_S_FEATURES_OK)) {
-        return VC_BE_REJECT;    /* Mutant: no second start after a stop. */
+        /* Mutant: no second start after a stop; the device stays reset, its rings idle. */
+        be->status_broken = true;
+        return VC_BE_REJECT;
     }
     if (v == 0) {
         be->status_zeroed = true;

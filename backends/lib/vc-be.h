@@ -384,6 +384,19 @@ void vc_be_log(VcBe *be, const char *fmt, ...) __attribute__((format(printf, 2, 
 bool vc_be_parse_size(const char *s, uint64_t *out);
 
 /**
+ * vc_be_args_mutant:
+ * @argc: from main()
+ * @argv: from main()
+ *
+ * For devices whose mutants change what they offer before vc_be_main()
+ * parses the options.
+ *
+ * Returns: the mutant named by --mutant in @argv, VC_MUT_NONE for none or
+ * an unknown name (vc_be_main() reports that one).
+ */
+VcMutant vc_be_args_mutant(int argc, char **argv);
+
+/**
  * vc_be_main:
  * @argc: from main()
  * @argv: from main()

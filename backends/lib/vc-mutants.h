@@ -165,7 +165,7 @@
     X(CALL_AFTER_STOP, "call-after-stop", "VU-SUSP-02",                                          \
       "~50 ms after the last ring stops, writes its call notifier once")                         \
     X(CHANNEL_WHILE_SUSPENDED, "channel-while-suspended", "VU-SUSP-03",                          \
-      "sends BACKEND_CONFIG_CHANGE_MSG when the last ring stops [blk]")                          \
+      "~50 ms after the last ring stops, sends BACKEND_CONFIG_CHANGE_MSG [blk]")                 \
     X(MUTE_WHILE_SUSPENDED, "mute-while-suspended", "VU-SUSP-04",                                \
       "while every started ring is stopped, GET_FEATURES gets no reply")                         \
     X(PACKED_BASE_NO_WRAP, "packed-base-no-wrap", "VU-VB-03",                                    \
@@ -269,7 +269,7 @@
     X(RESET_OWNER_DROPS_STATE, "reset-owner-drops-state", "VU-RST-01",                           \
       "RESET_OWNER forgets the memory table and the negotiated features")                        \
     X(STATUS_ZERO_BREAKS, "status-zero-breaks", "VU-STS-02",                                     \
-      "after SET_STATUS 0, the next SET_STATUS with FEATURES_OK is refused")                     \
+      "after SET_STATUS 0, a SET_STATUS with FEATURES_OK is refused and the rings stop running") \
     X(RARP_IGNORED, "rarp-ignored", "VU-NET-01",                                                 \
       "SEND_RARP is acked but no RARP frame is sent [net]")                                      \
     X(MTU_ACCEPT_ANY, "mtu-accept-any", "VU-NET-02",                                             \
@@ -299,7 +299,59 @@
     X(NESTED_INDIRECT, "nested-indirect", "VIO-BAD-005",                                         \
       "follows an indirect descriptor inside an indirect table (one level deep)")                \
     X(TRUST_USED_IDX, "trust-used-idx", "VIO-BAD-006",                                           \
-      "re-reads used->idx from guest memory before every batch, taking a moved index as its own")
+      "re-reads used->idx from guest memory before every batch, taking a moved index as its own") \
+    X(BLK_BAD_CAPACITY, "blk-bad-capacity", "VIO-BLK-001",                                       \
+      "config capacity is one sector more than the disk (its last sector cannot be read) [blk]") \
+    X(BLK_NUM_QUEUES_ZERO, "blk-num-queues-zero", "VIO-BLK-002",                                 \
+      "config num_queues is 0 [blk]")                                                            \
+    X(BLK_WCE_NO_FLUSH, "blk-wce-no-flush", "VIO-BLK-003",                                       \
+      "offers CONFIG_WCE without FLUSH [blk]")                                                   \
+    X(BLK_IN_IOERR, "blk-in-ioerr", "VIO-BLK-004",                                               \
+      "IN whose data spans more than one descriptor is answered IOERR [blk]")                    \
+    X(BLK_OUT_DROPPED, "blk-out-dropped", "VIO-BLK-005",                                         \
+      "OUT is answered OK but its data is never written [blk]")                                  \
+    X(BLK_FLUSH_NO_SYNC, "blk-flush-no-sync", "VIO-BLK-006",                                     \
+      "a --blk-file is mapped private: writes and FLUSH never reach the file [blk]")             \
+    X(BLK_FLUSH_UNSUPP, "blk-flush-unsupp", "VIO-BLK-007",                                       \
+      "FLUSH is answered UNSUPP although VIRTIO_BLK_F_FLUSH is offered [blk]")                   \
+    X(BLK_GET_ID_BINARY, "blk-get-id-binary", "VIO-BLK-008",                                     \
+      "GET_ID writes non-printable bytes (0x01..0x14) [blk]")                                    \
+    X(BLK_GET_ID_UNPADDED, "blk-get-id-unpadded", "VIO-BLK-009",                                 \
+      "GET_ID writes the ID string without its NUL padding (the rest is left as it was) [blk]")  \
+    X(BLK_DISCARD_IOERR, "blk-discard-ioerr", "VIO-BLK-010",                                     \
+      "DISCARD is answered IOERR [blk]")                                                         \
+    X(BLK_DISCARD_FLAGS_OK, "blk-discard-flags-ok", "VIO-BLK-011",                               \
+      "DISCARD with the unmap or an unknown flag is answered OK [blk]")                          \
+    X(BLK_WRITE_ZEROES_NOOP, "blk-write-zeroes-noop", "VIO-BLK-012",                             \
+      "WRITE_ZEROES is answered OK but nothing is zeroed [blk]")                                 \
+    X(BLK_WRITE_ZEROES_FLAGS_OK, "blk-write-zeroes-flags-ok", "VIO-BLK-013",                     \
+      "WRITE_ZEROES with an unknown flag is answered OK [blk]")                                  \
+    X(BLK_STATUS_3, "blk-status-3", "VIO-BLK-014",                                               \
+      "UNSUPP is answered with status byte 3 [blk]")                                             \
+    X(BLK_UNKNOWN_TYPE_OK, "blk-unknown-type-ok", "VIO-BLK-015",                                 \
+      "unknown request types are answered OK [blk]")                                             \
+    X(BLK_NO_RANGE_CHECK, "blk-no-range-check", "VIO-BLK-016",                                   \
+      "reads and writes at or across the capacity are answered OK (nothing transferred) [blk]")  \
+    X(BLK_MQ_IGNORES_Q1, "blk-mq-ignores-q1", "VIO-BLK-017",                                     \
+      "request queues other than the first are never processed [blk]")                           \
+    X(BLK_IN_LEN_SHORT, "blk-in-len-short", "VIO-BLK-018",                                       \
+      "a successful IN reports used.len without the status byte [blk]")                          \
+    X(BLK_LEN_OVERSTATED, "blk-len-overstated", "VIO-BLK-019",                                   \
+      "a request that fails reports its whole writable length in used.len [blk]")                \
+    X(BLK_RO_WRITES, "blk-ro-writes", "VIO-BLK-020",                                             \
+      "with --read-only, OUT is answered OK and written (a file: to a private copy) [blk]")      \
+    X(NET_TX_DROP, "net-tx-drop", "VIO-NET-001",                                                 \
+      "every third transmitted frame is used but never delivered [net]")                         \
+    X(NET_BAD_HDR, "net-bad-hdr", "VIO-NET-002",                                                 \
+      "received frames carry flags 0x80 (undefined) in their virtio_net_hdr [net]")              \
+    X(NET_NB_UNSET, "net-nb-unset", "VIO-NET-003",                                               \
+      "without MRG_RXBUF, num_buffers is 0 [net]")                                               \
+    X(NET_MRG_COUNT, "net-mrg-count", "VIO-NET-004",                                             \
+      "with MRG_RXBUF, num_buffers is always 1 [net]")                                           \
+    X(NET_MQ_ONE_PAIR, "net-mq-one-pair", "VIO-NET-005",                                         \
+      "frames sent on queue pairs other than the first are dropped [net]")                       \
+    X(NET_DISABLED_TX_STALL, "net-disabled-tx-stall", "VIO-NET-006",                             \
+      "a started but disabled TX ring is not processed (frames stay unused) [net]")
 
 #define VC_MUT_ENUM(e, name, rule, desc) VC_MUT_##e,
 typedef enum VcMutant {

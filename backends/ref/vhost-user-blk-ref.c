@@ -74,6 +74,7 @@ typedef struct Blk {
     bool cfg_overridden[sizeof(struct virtio_blk_config)];
 
     VcBe *be;
+    VcMutant mutant;            /* known before the library parses the options */
     int timer_fd;
     int sig_fd;
     BlkPending *pending[VC_BE_MAX_QUEUES];  /* PENDING_PER_QUEUE each, made on first use */
@@ -166,8 +167,14 @@ blk_init(void *opaque)
             return "--blk-file must be a regular file of at least 8 KiB";
         }
         b->disk_bytes = (uint64_t)st.st_size & ~(uint64_t)(SECTOR - 1);
-        p = mmap(NULL, b->disk_bytes, PROT_READ | (b->read_only ? 0 : PROT_WRITE), MAP_SHARED,
-                 b->file_fd, 0);
+        if (b->mutant == VC_MUT_BLK_FLUSH_NO_SYNC ||
+            (b->mutant == VC_MUT_BLK_RO_WRITES && b->read_only)) {
+            /* Mutants: a private copy; writes never reach the file. */
+            p = mmap(NULL, b->disk_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, b->file_fd, 0);
+        } else {
+            p = mmap(NULL, b->disk_bytes, PROT_READ | (b->read_only ? 0 : PROT_WRITE),
+                     MAP_SHARED, b->file_fd, 0);
+        }
     } else {
         b->disk_bytes = b->size;
         p = mmap(NULL, b->disk_bytes, PROT_READ | PROT_WRITE,
@@ -234,6 +241,12 @@ blk_get_config(VcBe *be, uint8_t *buf, void *opaque)
     struct virtio_blk_config c;
 
     blk_fill_config(b, &c);
+    if (b->mutant == VC_MUT_BLK_BAD_CAPACITY) {
+        c.capacity = htole64(b->capacity + 1);
+    }
+    if (b->mutant == VC_MUT_BLK_NUM_QUEUES_ZERO) {
+        c.num_queues = 0;
+    }
     for (size_t i = 0; i < sizeof(c); i++) {
         if (b->cfg_overridden[i]) {
             ((uint8_t *)&c)[i] = ((const uint8_t *)&b->cfg_written)[i];
@@ -459,10 +472,27 @@ blk_parse(const Blk *b, const VcBeChain *c, BlkReq *r, bool *slow)
     return true;
 }
 
+/* Data descriptors of an IN: the writable ones, less one that holds only the status. */
+static unsigned
+in_data_descs(const VcBeChain *c)
+{
+    unsigned n = 0, last_len = 0;
+
+    for (unsigned i = 0; i < c->nsegs; i++) {
+        if ((c->segs[i].flags & VRING_DESC_F_WRITE) && c->segs[i].len) {
+            n++;
+            last_len = c->segs[i].len;
+        }
+    }
+    return (n && last_len == 1) ? n - 1 : n;
+}
+
 /* Executes a request; returns used.len (bytes written, status included). */
 static uint32_t
 blk_exec(Blk *b, const VcBeChain *c, const BlkReq *r)
 {
+    VcMutant mut = b->mutant;
+    bool ro = b->read_only && mut != VC_MUT_BLK_RO_WRITES;
     uint8_t *status = status_byte(c);
     uint8_t st = VIRTIO_BLK_S_OK;
     uint64_t written = 0;
@@ -470,22 +500,28 @@ blk_exec(Blk *b, const VcBeChain *c, const BlkReq *r)
     switch (r->type) {
     case VIRTIO_BLK_T_IN:
         if (r->writable % SECTOR || !range_ok(b, r->sector, r->writable / SECTOR)) {
+            st = mut == VC_MUT_BLK_NO_RANGE_CHECK ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+            break;
+        }
+        if (mut == VC_MUT_BLK_IN_IOERR && in_data_descs(c) > 1) {
             st = VIRTIO_BLK_S_IOERR;
             break;
         }
         written = chain_write(c, 0, b->disk + r->sector * SECTOR, r->writable);
         break;
     case VIRTIO_BLK_T_OUT:
-        if (b->read_only) {
+        if (ro) {
             st = VIRTIO_BLK_S_IOERR;
             break;
         }
         if (r->readable % SECTOR || !range_ok(b, r->sector, r->readable / SECTOR)) {
-            st = VIRTIO_BLK_S_IOERR;
+            st = mut == VC_MUT_BLK_NO_RANGE_CHECK ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
             break;
         }
-        chain_read(c, sizeof(struct virtio_blk_outhdr), b->disk + r->sector * SECTOR,
-                   r->readable);
+        if (mut != VC_MUT_BLK_OUT_DROPPED) {
+            chain_read(c, sizeof(struct virtio_blk_outhdr), b->disk + r->sector * SECTOR,
+                       r->readable);
+        }
         if (!b->wce && b->file_fd >= 0 && r->readable) {
             uint64_t start = (r->sector * SECTOR) & ~(uint64_t)(sysconf(_SC_PAGESIZE) - 1);
 
@@ -493,6 +529,10 @@ blk_exec(Blk *b, const VcBeChain *c, const BlkReq *r)
         }
         break;
     case VIRTIO_BLK_T_FLUSH:
+        if (mut == VC_MUT_BLK_FLUSH_UNSUPP) {
+            st = VIRTIO_BLK_S_UNSUPP;
+            break;
+        }
         if (b->file_fd >= 0 && !b->read_only) {
             if (msync(b->disk, b->disk_bytes, MS_SYNC) < 0 || fdatasync(b->file_fd) < 0) {
                 st = VIRTIO_BLK_S_IOERR;
@@ -503,22 +543,40 @@ blk_exec(Blk *b, const VcBeChain *c, const BlkReq *r)
         char id[VIRTIO_BLK_ID_BYTES] = BLK_ID;
         uint64_t n = r->writable < sizeof(id) ? r->writable : sizeof(id);
 
+        if (mut == VC_MUT_BLK_GET_ID_BINARY) {
+            for (unsigned i = 0; i < sizeof(id); i++) {
+                id[i] = (char)(i + 1);
+            }
+        } else if (mut == VC_MUT_BLK_GET_ID_UNPADDED && n > strlen(BLK_ID)) {
+            n = strlen(BLK_ID);     /* Mutant: the NUL padding is never written. */
+        }
         written = chain_write(c, 0, id, n);
         break;
     }
     case VIRTIO_BLK_T_DISCARD:
     case VIRTIO_BLK_T_WRITE_ZEROES: {
+        bool discard = r->type == VIRTIO_BLK_T_DISCARD;
         uint64_t sector = le64toh(r->seg.sector), n = le32toh(r->seg.num_sectors);
         uint32_t flags = le32toh(r->seg.flags);
+        /* virtio 1.x 5.2.6.2: UNMAP belongs to WRITE_ZEROES; a DISCARD with it is UNSUPP. */
+        uint32_t allowed = discard ? 0 : VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
 
-        if (flags & ~(uint32_t)VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) {
+        if ((discard && mut == VC_MUT_BLK_DISCARD_FLAGS_OK) ||
+            (!discard && mut == VC_MUT_BLK_WRITE_ZEROES_FLAGS_OK)) {
+            allowed = ~0u;
+        }
+        if (flags & ~allowed) {
             st = VIRTIO_BLK_S_UNSUPP;
         } else if (r->nseg != 1) {
             /* max_discard_seg and max_write_zeroes_seg are 1. */
             st = r->nseg == 0 || r->readable % sizeof(r->seg) ? VIRTIO_BLK_S_IOERR
                                                               : VIRTIO_BLK_S_UNSUPP;
-        } else if (b->read_only || n > DISCARD_MAX_SECTORS || !range_ok(b, sector, n)) {
+        } else if (ro || n > DISCARD_MAX_SECTORS || !range_ok(b, sector, n)) {
             st = VIRTIO_BLK_S_IOERR;
+        } else if (discard && mut == VC_MUT_BLK_DISCARD_IOERR) {
+            st = VIRTIO_BLK_S_IOERR;
+        } else if (!discard && mut == VC_MUT_BLK_WRITE_ZEROES_NOOP) {
+            break;
         } else {
             /* A discarded range reads as zeroes too: the RAM disk is deterministic. */
             memset(b->disk + sector * SECTOR, 0, n * SECTOR);
@@ -526,11 +584,20 @@ blk_exec(Blk *b, const VcBeChain *c, const BlkReq *r)
         break;
     }
     default:
-        st = VIRTIO_BLK_S_UNSUPP;
+        st = mut == VC_MUT_BLK_UNKNOWN_TYPE_OK ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_UNSUPP;
         break;
     }
+    if (st == VIRTIO_BLK_S_UNSUPP && mut == VC_MUT_BLK_STATUS_3) {
+        st = 3;
+    }
     *status = st;
-    written += 1;
+    if (st != VIRTIO_BLK_S_OK && mut == VC_MUT_BLK_LEN_OVERSTATED) {
+        /* Mutant: the whole writable space claimed, the status alone written. */
+        return r->writable + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(r->writable + 1);
+    }
+    if (!(r->type == VIRTIO_BLK_T_IN && st == VIRTIO_BLK_S_OK && mut == VC_MUT_BLK_IN_LEN_SHORT)) {
+        written += 1;
+    }
     return written > UINT32_MAX ? UINT32_MAX : (uint32_t)written;
 }
 
@@ -653,6 +720,15 @@ blk_handle_chain(VcBe *be, const VcBeChain *c, void *opaque)
         return VC_BE_DEFERRED;
     }
     return blk_exec(b, c, &r);
+}
+
+/* Mutant blk-mq-ignores-q1: the library never drains the other request queues. */
+static unsigned
+blk_queue_flags(unsigned q, void *opaque)
+{
+    const Blk *b = opaque;
+
+    return (b->mutant == VC_MUT_BLK_MQ_IGNORES_Q1 && q > 0) ? VC_BE_Q_PULL : 0;
 }
 
 static void
@@ -839,6 +915,7 @@ main(int argc, char **argv)
         .detach = blk_detach,
         .handle_chain = blk_handle_chain,
         .event = blk_event,
+        .queue_flags = blk_queue_flags,
         .config_len = sizeof(struct virtio_blk_config),
         .get_config = blk_get_config,
         .set_config = blk_set_config,
@@ -849,6 +926,10 @@ main(int argc, char **argv)
 
     /* --num-queues and --read-only finish it in blk_init(). */
     dev.num_queues = DEFAULT_QUEUES;
+    blk.mutant = vc_be_args_mutant(argc, argv);
+    if (blk.mutant == VC_MUT_BLK_WCE_NO_FLUSH) {
+        dev.features &= ~VC_F(VIRTIO_BLK_F_FLUSH);
+    }
     blk_dev = &dev;
     return vc_be_main(argc, argv, &dev);
 }

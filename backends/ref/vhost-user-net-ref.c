@@ -40,6 +40,7 @@
 #define STATE_BLOB_LEN      8u
 
 typedef struct Net {
+    VcMutant mutant;            /* known before the library parses the options */
     unsigned pairs;
     uint8_t mac[6];
     uint8_t cfg_mac[6];
@@ -122,7 +123,12 @@ net_init(void *opaque)
 static unsigned
 net_queue_flags(unsigned q, void *opaque)
 {
-    return (q % 2 == 0) ? VC_BE_Q_PULL : VC_BE_Q_DRAIN_DISABLED;
+    const Net *n = opaque;
+
+    if (q % 2 == 0) {
+        return VC_BE_Q_PULL;
+    }
+    return n->mutant == VC_MUT_NET_DISABLED_TX_STALL ? 0 : VC_BE_Q_DRAIN_DISABLED;
 }
 
 /* ---- receive ---- */
@@ -181,14 +187,16 @@ chain_room(const VcBeChain *c)
 
 /*
  * Delivers header + frame (already in n->frame, header included) on RX
- * ring @rxq. The chains are filled first and used only when the whole
- * frame fit; otherwise they are given back and the frame is dropped.
+ * ring @rxq. Chains are taken until they hold the whole frame and only then
+ * written, so a frame that does not fit leaves the chains it took, given
+ * back, untouched.
  */
 static bool
 deliver(VcBe *be, Net *n, unsigned rxq, uint32_t total)
 {
     bool mrg = (vc_be_features(be) & VC_F(VIRTIO_NET_F_MRG_RXBUF)) != 0;
     unsigned nchains = 0, nsegs = 0;
+    uint64_t room = 0;
     uint32_t off = 0;
     uint16_t nbufs;
 
@@ -196,29 +204,39 @@ deliver(VcBe *be, Net *n, unsigned rxq, uint32_t total)
         n->rx_dropped++;
         return false;
     }
-    while (off < total) {
+    while (room < total) {
         VcBeChain *c = &n->rx_chain[nchains];
-        uint32_t room, put;
+        uint32_t r;
 
         if (nchains == RX_CHAINS_MAX || (nchains > 0 && !mrg) || vc_be_pop(be, rxq, c) != 1) {
             goto fail;
         }
         nchains++;
-        room = chain_room(c);
-        if ((!mrg && room < total) || (nchains == 1 && room < NET_HDR_LEN) ||
+        r = chain_room(c);
+        if ((!mrg && r < total) || (nchains == 1 && r < NET_HDR_LEN) ||
             nsegs + c->nsegs > RX_SEGS_MAX) {
             goto fail;
         }
-        put = chain_put(c, 0, n->frame + off, total - off);
-        /* Keep the buffers for the dirty log: the ring's scratch is reused by the next pop. */
+        /* Keep the buffers: the ring's scratch is reused by the next pop. */
         memcpy(&n->rx_segs[nsegs], c->segs, c->nsegs * sizeof(c->segs[0]));
         c->segs = &n->rx_segs[nsegs];
         nsegs += c->nsegs;
-        n->rx_len[nchains - 1] = put;
-        off += put;
+        room += r;
+    }
+    for (unsigned i = 0; i < nchains; i++) {
+        n->rx_len[i] = chain_put(&n->rx_chain[i], 0, n->frame + off, total - off);
+        off += n->rx_len[i];
     }
     /* num_buffers is the last field of the header, at the start of the first chain. */
     nbufs = htole16((uint16_t)nchains);
+    if ((!mrg && n->mutant == VC_MUT_NET_NB_UNSET) || (mrg && n->mutant == VC_MUT_NET_MRG_COUNT)) {
+        nbufs = htole16(mrg ? 1 : 0);
+    }
+    if (n->mutant == VC_MUT_NET_BAD_HDR) {
+        const uint8_t bad = 0x80;   /* an undefined flags bit */
+
+        chain_put(&n->rx_chain[0], 0, &bad, 1);
+    }
     chain_put(&n->rx_chain[0], 10, (const uint8_t *)&nbufs, 2);
     for (unsigned i = 0; i < nchains; i++) {
         vc_be_push(be, &n->rx_chain[i], n->rx_len[i]);
@@ -265,6 +283,11 @@ net_handle_chain(VcBe *be, const VcBeChain *c, void *opaque)
     if (!vc_be_queue_enabled(be, c->queue)) {
         /* A started but disabled TX ring: consumed, never delivered. */
         n->tx_dropped++;
+        return 0;
+    }
+    if ((n->mutant == VC_MUT_NET_TX_DROP && n->tx_frames % 3 == 0) ||
+        (n->mutant == VC_MUT_NET_MQ_ONE_PAIR && c->queue > 1)) {
+        n->tx_dropped++;        /* Mutants: used, never delivered. */
         return 0;
     }
     len = (uint32_t)total;
@@ -488,5 +511,6 @@ main(int argc, char **argv)
     };
 
     net_dev = &dev;
+    net.mutant = vc_be_args_mutant(argc, argv);
     return vc_be_main(argc, argv, &dev);
 }

@@ -130,8 +130,7 @@ main(int argc, char **argv)
     /*
      * An entropy device honours every transport feature and the library's
      * protocol features that make sense without a config space or
-     * inflight requests. INBAND_NOTIFICATIONS is implemented but offered
-     * only with --inband (see README.md).
+     * inflight requests.
      */
     const VcBeDevice rng = {
         .type = "rng",
@@ -143,7 +142,8 @@ main(int argc, char **argv)
                     VC_F(VHOST_F_LOG_ALL),
         .pfeatures = VC_PF(MQ) | VC_PF(LOG_SHMFD) | VC_PF(REPLY_ACK) | VC_PF(BACKEND_REQ) |
                      VC_PF(PAGEFAULT) | VC_PF(RESET_DEVICE) | VC_PF(CONFIGURE_MEM_SLOTS) |
-                     VC_PF(STATUS) | VC_PF(SHARED_OBJECT) | VC_PF(DEVICE_STATE),
+                     VC_PF(INBAND_NOTIFICATIONS) | VC_PF(STATUS) | VC_PF(SHARED_OBJECT) |
+                     VC_PF(DEVICE_STATE),
         .num_queues = 1,
         .init = rng_init,
         .handle_chain = rng_handle_chain,

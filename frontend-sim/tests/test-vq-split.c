@@ -608,6 +608,69 @@ START_TEST(pop_used_duplicate_id)
 }
 END_TEST
 
+/* Hostile input: raw chains are written as given and kept in the driver's books. */
+START_TEST(raw_chains)
+{
+    Fix f;
+    const uint64_t a = MEM_GPA + 0x80000, b = MEM_GPA + 0x80100, c = MEM_GPA + 0x80200;
+    /* header -> data -> status -> data: a loop back to the second entry. */
+    const VcRawDesc loop[] = {
+        {a, 16, VRING_DESC_F_NEXT, 1},
+        {b, 32, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2},
+        {c, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1},
+    };
+    const VcRawDesc as_is[] = {{0xfffffffffffff000ull, 7, VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT,
+                                VC_RAW_NEXT_AS_IS | 200}};
+    const VcRawDesc bad_next[] = {{a, 16, VRING_DESC_F_NEXT, 1}};
+    struct vring_desc *t, one;
+    void *tok;
+    uint32_t len, head;
+    uint16_t s1, s2;
+    int h, h2;
+
+    fix_init(&f, 8, 0, 0);
+    f.vq->dma_offset = 0x1000;   /* raw addresses are not moved by the IOVA offset */
+    ck_assert_int_eq(vc_vq_add_raw(f.vq, loop, 0, TOKEN(1)), -EINVAL);
+    ck_assert_int_eq(vc_vq_add_raw(f.vq, loop, 3, NULL), -EINVAL);
+    ck_assert_int_eq(vc_vq_add_raw(f.vq, bad_next, 1, TOKEN(1)), -EINVAL);
+    h = vc_vq_add_raw(f.vq, loop, 3, TOKEN(1));
+    ck_assert_int_ge(h, 0);
+    t = f.vq->desc;
+    s1 = le16toh(t[h].next);
+    s2 = le16toh(t[s1].next);
+    ck_assert_uint_eq(le64toh(t[h].addr), a);
+    ck_assert_uint_eq(le32toh(t[s1].len), 32);
+    ck_assert_uint_eq(le16toh(t[s1].flags), VRING_DESC_F_WRITE | VRING_DESC_F_NEXT);
+    ck_assert_uint_eq(le64toh(t[s2].addr), c);
+    ck_assert_uint_eq(le32toh(t[s2].len), 0);
+    ck_assert_uint_eq(le16toh(t[s2].next), s1);
+    ck_assert_uint_eq(f.vq->num_free, 5);
+    h2 = vc_vq_add_raw(f.vq, as_is, 1, TOKEN(2));
+    ck_assert_int_ge(h2, 0);
+    ck_assert_uint_eq(le16toh(t[h2].next), 200);
+    ck_assert_uint_eq(le64toh(t[h2].addr), 0xfffffffffffff000ull);
+    ck_assert_int_eq(vc_vq_add_raw(f.vq, loop, 3, TOKEN(3)) >= 0, true);
+    ck_assert_int_eq(vc_vq_add_raw(f.vq, loop, 3, TOKEN(4)), -ENOSPC);
+    vc_vq_publish(f.vq);
+    ck_assert_uint_eq(dev_avail_idx(&f.dev), 3);
+    ck_assert_uint_eq(le16toh(dev_avail(&f.dev)->ring[0]), h);
+    /* A device that completes one anyway gives its descriptors back. */
+    dev_push(&f.dev, (uint32_t)h, 0);
+    ck_assert_int_eq(vc_vq_pop_used(f.vq, &tok, &len, &head), 1);
+    ck_assert_ptr_eq(tok, TOKEN(1));
+    ck_assert_uint_eq(f.vq->num_free, 4);
+    ck_assert_uint_eq(f.vq->in_flight, 2);
+    /* used->idx moved by the driver: the device's field changes, the driver's shadow not. */
+    ck_assert_int_eq(vc_vq_set_used_idx(f.vq, 100), 0);
+    ck_assert_uint_eq(vc_vq_used_idx(f.vq), 100);
+    ck_assert_uint_eq(f.vq->last_used, 1);
+    vc_vq_raw_desc(&one, &as_is[0]);
+    ck_assert_uint_eq(le16toh(one.next), 200);
+    ck_assert_uint_eq(le32toh(one.len), 7);
+    fix_fini(&f);
+}
+END_TEST
+
 /* Indices run through 65535 -> 0: 20 requests from 65530. */
 START_TEST(index_wrap)
 {
@@ -1035,6 +1098,7 @@ vq_split_suite(void)
     tcase_add_loop_test(tc, free_list_any_order, 0, 5);
     tcase_add_test(tc, pop_used_bad_id);
     tcase_add_test(tc, pop_used_duplicate_id);
+    tcase_add_test(tc, raw_chains);
     tcase_add_test(tc, index_wrap);
     tcase_add_test(tc, reset_forgets_chains);
     suite_add_tcase(s, tc);
