@@ -124,6 +124,7 @@ vc_be_chan_read(VcBe *be)
             be->chan_count--;
             wait_done(be, &w);
             if (w.request == m.hdr.request) {
+                vc_be_shm_acked(be, m.hdr.request, m.hdr.size == 8 ? m.payload.u64 : 1);
                 break;
             }
         }

@@ -212,6 +212,9 @@ typedef struct VcBeVring {
     uint32_t pend_count;
 } VcBeVring;
 
+/* vc-be-shmem.c: the shared memory region and its mapping. */
+typedef struct VcBeShm VcBeShm;
+
 typedef struct VcBeWatch {
     int fd;
     void (*cb)(VcBe *be, int fd, void *opaque);
@@ -293,6 +296,9 @@ struct VcBe {
     int uffd;
     bool postcopy_listen;
     bool postcopy_wait_ack;         /* the region table was sent; memory is off limits */
+
+    /* VIRTIO Shared Memory Region (vc-be-shmem.c); NULL when the device has none. */
+    VcBeShm *shm;
 
     /* Mutants that act ~50 ms after the last ring stopped. */
     int64_t after_stop_due;
@@ -652,6 +658,35 @@ void vc_be_state_read(VcBe *be);
 
 /** vc_be_state_reset: closes transfer fds (end of connection). */
 void vc_be_state_reset(VcBe *be);
+
+/* ---- vc-be-shmem.c: the VIRTIO Shared Memory Region (SHMEM) ---- */
+
+/** vc_be_shm_init: sets be->shm up when the device has a region. Returns: 0 or -ENOMEM. */
+int vc_be_shm_init(VcBe *be);
+
+/** vc_be_shm_free: releases be->shm and its memfd. */
+void vc_be_shm_free(VcBe *be);
+
+/** vc_be_shm_forget: the connection ended: no mapping. */
+void vc_be_shm_forget(VcBe *be);
+
+/** vc_be_shm_config: fills the GET_SHMEM_CONFIG reply (2056 bytes). */
+void vc_be_shm_config(VcBe *be, VcMsg *reply);
+
+/** vc_be_shm_ring_started: ring @vq started; ring 0 maps (vc_be_vring_start()). */
+void vc_be_shm_ring_started(VcBe *be, VcBeVring *vq);
+
+/** vc_be_shm_ring_stopping: GET_VRING_BASE, before @vq stops; ring 0 unmaps. */
+void vc_be_shm_ring_stopping(VcBe *be, VcBeVring *vq);
+
+/** vc_be_shm_acked: the front end acked back-end request @request with @value. */
+void vc_be_shm_acked(VcBe *be, uint32_t request, uint64_t value);
+
+/** vc_be_shm_device_reset: RESET_DEVICE: the front end dropped every mapping. */
+void vc_be_shm_device_reset(VcBe *be);
+
+/** vc_be_shm_after_stop: (mutant shm-unmap-while-suspended) the unmap, late. */
+void vc_be_shm_after_stop(VcBe *be);
 
 /* ---- vc-be-postcopy.c: userfaultfd ---- */
 

@@ -297,6 +297,7 @@ vc_be_vring_start(VcBe *be, VcBeVring *vq)
         vq->used_sync = true;
     }
     vc_be_chan_flush_pending(be);
+    vc_be_shm_ring_started(be, vq);
     if (be->mutant == VC_MUT_SHARED_OBJECT_UNSOLICITED && !be->shared_object_sent &&
         vc_be_chan_ok(be) && !(be->pfeatures & VC_PF(SHARED_OBJECT))) {
         VcMsg m;

@@ -164,6 +164,7 @@ conn_reset(VcBe *be)
     be->shared_object_sent = false;
     be->ever_started = false;
     be->after_stop_due = -1;
+    vc_be_shm_forget(be);
     if (was_connected) {
         vc_be_event(be, VC_BE_EV_DISCONNECT, 0);
     }
@@ -215,7 +216,7 @@ vc_be_new(const VcBeDevice *dev, const VcBeOptions *opts)
     be->regions = calloc(be->regions_cap, sizeof(*be->regions));
     be->iotlb = calloc(VC_BE_IOTLB_ENTRIES, sizeof(*be->iotlb));
     be->state_buf = calloc(1, VC_BE_STATE_MAX);
-    if (!be->regions || !be->iotlb || !be->state_buf) {
+    if (!be->regions || !be->iotlb || !be->state_buf || vc_be_shm_init(be) < 0) {
         free(be->regions);
         free(be->iotlb);
         free(be->state_buf);
@@ -248,6 +249,7 @@ vc_be_free(VcBe *be)
     free(be->regions);
     free(be->iotlb);
     free(be->state_buf);
+    vc_be_shm_free(be);
     free(be);
 }
 
@@ -577,6 +579,9 @@ after_stop_act(VcBe *be)
             vc_be_send_config_change(be);
         }
         break;
+    case VC_MUT_SHM_UNMAP_WHILE_SUSPENDED:
+        vc_be_shm_after_stop(be);
+        break;
     default:
         break;
     }
@@ -600,6 +605,8 @@ h_get_vring_base(VcBe *be, VcMsg *m, VcMsg *reply)
         vc_be_event(be, VC_BE_EV_RING_DRAIN, vq->index);
         vc_be_vring_complete_due(be, vq, true);
     }
+    /* A shared-memory unmap goes out now, while the ring still runs. */
+    vc_be_shm_ring_stopping(be, vq);
     reply->payload.state.index = vq->index;
     reply->payload.state.num = be->mutant == VC_MUT_GET_BASE_ZERO ? 0 : vc_be_vring_base(be, vq);
     reply->hdr.size = sizeof(struct vhost_vring_state);
@@ -1056,6 +1063,7 @@ h_reset_device(VcBe *be, VcMsg *m, VcMsg *reply)
     vc_be_inflight_clear(be);
     vc_be_state_reset(be);
     vc_be_iotlb_clear(be);
+    vc_be_shm_device_reset(be);
     vc_be_event(be, VC_BE_EV_RESET, 0);
     return VC_BE_OK;
 }
@@ -1179,9 +1187,17 @@ h_check_device_state(VcBe *be, VcMsg *m, VcMsg *reply)
     return VC_BE_OK;
 }
 
+/* vhost-user.rst GET_SHMEM_CONFIG: always answered (vc-be-shmem.c). */
+static VcBeResult
+h_get_shmem_config(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    vc_be_shm_config(be, reply);
+    return VC_BE_OK;
+}
+
 /*
- * Requests without a handler (SET_LOG_FD, crypto, GPU, SET_VRING_ENDIAN,
- * GET_SHMEM_CONFIG) are rejected. Adding one is adding a row here and its
+ * Requests without a handler (SET_LOG_FD, crypto, GPU, SET_VRING_ENDIAN)
+ * are rejected. Adding one is adding a row here and its
  * feature bit to the device's offer.
  */
 static const VcBeHandler handlers[VHOST_USER_MAX] = {
@@ -1223,6 +1239,7 @@ static const VcBeHandler handlers[VHOST_USER_MAX] = {
     [VHOST_USER_GET_SHARED_OBJECT] = h_get_shared_object,
     [VHOST_USER_SET_DEVICE_STATE_FD] = h_set_device_state_fd,
     [VHOST_USER_CHECK_DEVICE_STATE] = h_check_device_state,
+    [VHOST_USER_GET_SHMEM_CONFIG] = h_get_shmem_config,
 };
 
 /*

@@ -157,6 +157,11 @@ typedef struct VcBeOption {
  *              into @buf (at most @cap bytes); returns its length
  * @state_load: (nullable): checks the device part (@apply false), or
  *              applies it (@apply true); returns 0 or -EINVAL
+ * @shm_size: size of VIRTIO Shared Memory Region 0 (a multiple of the
+ *            page size), 0 for none; non-zero offers
+ *            VHOST_USER_PROTOCOL_F_SHMEM and BACKEND_SEND_FD, answers
+ *            GET_SHMEM_CONFIG and maps a range of it while ring 0 runs
+ *            (vc-be-shmem.c)
  * @opaque: passed to every callback
  */
 typedef struct VcBeDevice {
@@ -183,6 +188,7 @@ typedef struct VcBeDevice {
     int (*u64_request)(VcBe *be, uint32_t request, uint64_t v, void *opaque);
     size_t (*state_save)(VcBe *be, uint8_t *buf, size_t cap, void *opaque);
     int (*state_load)(VcBe *be, const uint8_t *buf, size_t len, bool apply, void *opaque);
+    uint64_t shm_size;
     void *opaque;
 } VcBeDevice;
 

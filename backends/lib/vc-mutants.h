@@ -266,6 +266,28 @@
       "keeps using translations after they were invalidated")                                    \
     X(IOMMU_WITHOUT_BACKEND_REQ, "iommu-without-backend-req", "VU-IOTLB-05",                     \
       "offers VIRTIO_F_IOMMU_PLATFORM without BACKEND_REQ")                                      \
+    X(SHM_CONFIG_NREGIONS, "shm-config-nregions", "VU-SHM-01",                                   \
+      "GET_SHMEM_CONFIG answers nregions 2 with one non-zero size [rng]")                        \
+    X(SHM_CONFIG_SHORT, "shm-config-short", "VU-SHM-01",                                         \
+      "GET_SHMEM_CONFIG answers 2048 bytes (no size of shmid 255) instead of 2056 [rng]")        \
+    X(SHM_CONFIG_CHANGES, "shm-config-changes", "VU-SHM-02",                                     \
+      "every GET_SHMEM_CONFIG after the first of a connection doubles region 0 [rng]")           \
+    X(SHM_MAP_OVERLAP, "shm-map-overlap", "VU-SHM-03",                                           \
+      "when ring 0 starts, also maps a range sharing one page with the first [rng]")             \
+    X(SHM_MAP_OUTSIDE, "shm-map-outside", "VU-SHM-03",                                           \
+      "maps its range at the end of region 0, one page past its end [rng]")                      \
+    X(SHM_MAP_NO_FD, "shm-map-no-fd", "VU-SHM-03",                                               \
+      "BACKEND_SHMEM_MAP carries no fd [rng]")                                                   \
+    X(SHM_UNMAP_UNKNOWN, "shm-unmap-unknown", "VU-SHM-04",                                       \
+      "the unmap at ring 0's stop names the mapped range moved by one page [rng]")               \
+    X(SHM_MAP_FLAGS_2, "shm-map-flags-2", "VU-SHM-05",                                           \
+      "BACKEND_SHMEM_MAP has flags 2 (undefined) [rng]")                                         \
+    X(SHM_MAP_UNUSED_SHMID, "shm-map-unused-shmid", "VU-SHM-05",                                 \
+      "maps into shmid 1, whose size is 0 in GET_SHMEM_CONFIG [rng]")                            \
+    X(SHM_UNMAP_WHILE_SUSPENDED, "shm-unmap-while-suspended", "VU-SHM-06",                       \
+      "unmaps ~50 ms after ring 0 stopped (the device suspended), not before [rng]")             \
+    X(SHM_ALIVE_AFTER_RESET, "shm-alive-after-reset", "VU-SHM-06",                               \
+      "takes its mapping to survive RESET_DEVICE: no new map, an unmap at the next stop [rng]")  \
     X(RESET_OWNER_DROPS_STATE, "reset-owner-drops-state", "VU-RST-01",                           \
       "RESET_OWNER forgets the memory table and the negotiated features")                        \
     X(STATUS_ZERO_BREAKS, "status-zero-breaks", "VU-STS-02",                                     \

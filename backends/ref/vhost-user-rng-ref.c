@@ -147,6 +147,8 @@ main(int argc, char **argv)
         .num_queues = 1,
         .init = rng_init,
         .handle_chain = rng_handle_chain,
+        /* vhost-user.rst "VIRTIO Shared Memory Region configuration": shmid 0, 2 MiB. */
+        .shm_size = 2u << 20,
         .opaque = &rng_state,
     };
 
