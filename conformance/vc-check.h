@@ -43,6 +43,8 @@ typedef struct VcCheck {
     const char *mutant;          /* the reference mutant that proves the check fires */
     VcVerdict (*run)(VcCtx *ctx);
     const char *device;          /* NULL: any device; else the only device type it applies to */
+    const char *profile;         /* NULL: any; else a front-end profile that negotiates what the
+                                  * check needs (the test suite runs the check under it) */
 } VcCheck;
 
 /** VcCheckArea: the checks of one spec area (one checks/ file). */

@@ -17,6 +17,7 @@ extern const VcCheckArea vc_area_iotlb, vc_area_inflight, vc_area_postcopy;
 extern const VcCheckArea vc_area_net;
 extern const VcCheckArea vc_area_gpu;
 extern const VcCheckArea vc_area_hostile;
+extern const VcCheckArea vc_area_shm;
 static const VcCheckArea *const areas[] = {
     &vc_area_hdr,  &vc_area_neg,    &vc_area_ring,        &vc_area_vring_base,
     &vc_area_reply_ack, &vc_area_mem, &vc_area_mq,        &vc_area_notify,
@@ -28,6 +29,7 @@ static const VcCheckArea *const areas[] = {
     &vc_area_net,
     &vc_area_gpu,
     &vc_area_hostile,
+    &vc_area_shm,
 };
 
 const VcCheckArea *const *

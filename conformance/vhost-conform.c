@@ -133,6 +133,12 @@ list_catalog_json(void)
             }
             json_builder_set_member_name(b, "mutant");
             json_builder_add_string_value(b, c->mutant);
+            json_builder_set_member_name(b, "profile");
+            if (c->profile) {
+                json_builder_add_string_value(b, c->profile);
+            } else {
+                json_builder_add_null_value(b);
+            }
             json_builder_set_member_name(b, "summary");
             json_builder_add_string_value(b, c->summary);
             json_builder_end_object(b);
@@ -210,6 +216,10 @@ list_catalog(const char *format)
             }
             if (c->flags & VC_CHECK_PROCESS) {
                 g_string_append_printf(needs, "%sdaemon pid", needs->len ? ", " : "");
+            }
+            if (c->profile) {
+                g_string_append_printf(needs, "%s--profile %s", needs->len ? ", " : "",
+                                       c->profile);
             }
             if (md) {
                 printf("| %s | %s | %s | %s | `%s` | %s |\n", c->id, vc_level_name(c->level),

@@ -110,7 +110,10 @@ typedef struct VcObs {
     char text[192];        /* one line, decoded */
 } VcObs;
 
-/** VcShmFault: why the front end refused a BACKEND_SHMEM_MAP or _UNMAP (VcObs.faults). */
+/**
+ * VcShmFault: why the front end refused a BACKEND_SHMEM_MAP or _UNMAP
+ * (VcObs.faults; VcObs.u64 holds the request's shm_offset).
+ */
 typedef enum VcShmFault {
     VC_SHM_FAULT_MALFORMED = 1,  /* the codec refused it (its size); a BACKEND_FAULT comes too */
     VC_SHM_FAULT_FDS,            /* a map without exactly one fd, or an unmap with one */

@@ -182,7 +182,7 @@ shm_fault(VcFrontend *fe, const VcMsg *m, VcShmFault why, const char *fmt, ...)
     o.nfds = m->nfds;
     o.msg_no = fe->bch ? fe->bch->n_recv : 0;
     if (m->hdr.size >= sizeof(VhostUserMMap)) {
-        o.u64 = m->payload.u64;
+        o.u64 = m->payload.mmap.shm_offset;
         vc_msg_format(desc, sizeof(desc), VC_CHAN_BACKEND, m, NULL);
     } else {
         g_snprintf(desc, sizeof(desc), "size %u", m->hdr.size);
