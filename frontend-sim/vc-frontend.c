@@ -521,8 +521,12 @@ request_common(VcFrontend *fe, VcMsg *req, VcMsg *reply, size_t split_at, int de
                     "%s: the connection is no longer usable after an earlier failure", name);
         return false;
     }
+    /* In postcopy the memory table is answered with the daemon's bases, never acked:
+     * QEMU sends it without NEED_REPLY (vhost_user_set_mem_table_postcopy()). */
     if (info && info->reply == VC_REPLY_ACK && profile_acks(fe, req->hdr.request) &&
-        vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK)) {
+        vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK) &&
+        !(fe->postcopy && (req->hdr.request == VHOST_USER_SET_MEM_TABLE ||
+                           req->hdr.request == VHOST_USER_ADD_MEM_REG))) {
         req->hdr.flags |= VHOST_USER_NEED_REPLY_MASK;
     }
     if (req->hdr.request == VHOST_USER_RESET_DEVICE) {
