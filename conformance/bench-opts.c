@@ -155,7 +155,8 @@ vc_bench_opts_parse(int *argc, char ***argv, VcBenchOpts *o, GError **error)
         {"req-size", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &req_size, NULL, NULL},
         {"notify", 0, 0, G_OPTION_ARG_STRING, &notify,
          "eventfd (kick and call eventfds), event-idx (with EVENT_IDX suppression), poll "
-         "(no fds: both sides poll), all (default eventfd)", "MODE,..."},
+         "(no fds: both sides poll), all (default eventfd; with --vs dpdk poll, as virtio_user "
+         "polls)", "MODE,..."},
         {"queues", 0, 0, G_OPTION_ARG_STRING, &queues,
          "Queues (net: queue pairs) driven round robin (default 1)", "N,..."},
         {"cpu", 0, 0, G_OPTION_ARG_INT, &cpu,
@@ -249,7 +250,8 @@ vc_bench_opts_parse(int *argc, char ***argv, VcBenchOpts *o, GError **error)
         return false;
     }
     {
-        g_auto(GStrv) modes = g_strsplit(notify ? notify : "eventfd", ",", -1);
+        /* --vs dpdk: DPDK's virtio_user busy-polls and never asks for a call; so does poll. */
+        g_auto(GStrv) modes = g_strsplit(notify ? notify : o->vs ? "poll" : "eventfd", ",", -1);
         for (char **m = modes; *m; m++) {
             VcBenchNotify n;
             if (g_str_equal(*m, "all") || g_str_equal(*m, "both")) {
