@@ -76,12 +76,17 @@ daemon_fate(VcCtx *ctx, Outcome *o)
         g_strlcpy(o->how, text, sizeof(o->how));
         /*
          * One-front-end daemons (virtiofsd, vhost-user-gpu) end with 0 when their
-         * connection ends: counted as a close, and named in the PASS note.
+         * connection ends: counted as a close, and named in the PASS note. A malformed
+         * message from the front end (VU-BAD-*) may also end the session with an error
+         * status: the daemon refused it, deliberately (libvhost-user's vu_panic() handlers
+         * exit(1)). A signal is a crash. Guest-made descriptors (VIO-BAD-*) must not end the
+         * back end at all: a guest could stop its own device (QEMU's rule for guest-triggered
+         * errors, docs/devel/style.rst).
          */
-        if (status != 0) {
-            o->fate = FATE_DEAD;
-        } else {
+        if (status == 0 || (status > 0 && g_str_has_prefix(ctx->check->id, "VU-BAD-"))) {
             o->ended = true;
+        } else {
+            o->fate = FATE_DEAD;
         }
         return;
     }
