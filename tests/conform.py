@@ -14,7 +14,8 @@ Prints TAP 13 (meson protocol 'tap'). Modes:
                                       every check FAILs (MUST) or WARNs (SHOULD,
                                       MAY) against the mutant that breaks its
                                       rule, on the reference daemon it belongs to
-                                      (on a packed ring when the check needs one)
+                                      (on a packed ring when the check needs one, under
+                                      the profile its catalog entry names)
   catalog   VHOST_CONFORM CATALOG.md  the committed catalog is what --list prints
   cli       VHOST_CONFORM DAEMON      command-line errors, exit codes, reports
 
@@ -95,6 +96,12 @@ def needs_packed(c):
     return bool(c.get("needs_features", 0) & RING_PACKED)
 
 
+def profile_args(c):
+    """--profile PROFILE for a check whose catalog entry names the front-end profile that
+    negotiates what it needs (VU-SHM-*: SHMEM, which only qemu-11.1 knows)."""
+    return ["--profile", c["profile"]] if c.get("profile") else []
+
+
 def parse_daemons(spec):
     """'rng=PATH,blk=PATH,...' -> {"rng": PATH, ...}"""
     out = {}
@@ -142,6 +149,17 @@ def mode_reference(exe, spec, *extra):
                 if pp.returncode != 0:
                     p = pp
             runs.append((dev, prof, p, report))
+    # Checks that name a profile of their own SKIP above: each runs under it on the reference
+    # daemon it belongs to (the one its mutant runs on).
+    hinted = {}
+    for c in checks:
+        dev, _ = mutant_target(c, daemons)
+        if c.get("profile") and c["profile"] not in ("qemu-7.2", "qemu-10") and dev in daemons:
+            hinted.setdefault((dev, c["profile"]), []).append(c["id"])
+    for (dev, prof), ids in sorted(hinted.items()):
+        p, report = run_json(exe, [*extra, "--profile", prof, "--only", ",".join(ids),
+                                   *DAEMON_OPTS.get(dev, []), "--backend", daemons[dev]])
+        runs.append((dev, prof, p, report))
     tap.plan(len(runs) * 2 + len(checks))
     for dev, prof, p, report in runs:
         opts = f" ({' '.join([*extra, '--profile', prof])})"
@@ -221,7 +239,7 @@ def one_mutant(exe, daemons, c):
     dev, name = mutant_target(c, daemons)
     if not name or dev not in daemons:
         return c, dev, name, None, None
-    ring = ["--ring", "packed"] if needs_packed(c) else []
+    ring = (["--ring", "packed"] if needs_packed(c) else []) + profile_args(c)
     p, report = run_json(exe, ["--only", c["id"], *ring, *DAEMON_OPTS.get(dev, []),
                                "--backend", daemons[dev], f"--mutant={name}"])
     r = (report or {}).get("results", [None])[0]
