@@ -235,8 +235,8 @@ shm_map(VcFrontend *fe, const VcMsg *m)
     }
     if (fstat(m->fds[0], &st) < 0 || st.st_size < 0 || mm->fd_offset + mm->len < mm->len ||
         (uint64_t)st.st_size < mm->fd_offset + mm->len) {
-        shm_fault(fe, m, VC_SHM_FAULT_FD_SIZE, "the fd holds %lld bytes, fewer than fd_offset + len",
-                  (long long)st.st_size);
+        shm_fault(fe, m, VC_SHM_FAULT_FD_SIZE,
+                  "the fd holds %lld bytes, fewer than fd_offset + len", (long long)st.st_size);
         return 1;
     }
     if (s->refuse > 0) {

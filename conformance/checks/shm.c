@@ -122,8 +122,8 @@ config_well_formed(VcCtx *ctx)
             continue;
         }
         nonzero++;
-        g_string_append_printf(sizes, "%sshmid %u: 0x%" G_GINT64_MODIFIER "x", sizes->len ? ", " : "",
-                               id, c.memory_sizes[id]);
+        g_string_append_printf(sizes, "%sshmid %u: 0x%" G_GINT64_MODIFIER "x",
+                               sizes->len ? ", " : "", id, c.memory_sizes[id]);
         vc_expect(ctx, page <= 0 || c.memory_sizes[id] % (uint64_t)page == 0,
                   "shmid %u has size 0x%" G_GINT64_MODIFIER "x, not a multiple of the %ld-byte "
                   "page size", id, c.memory_sizes[id], page);
