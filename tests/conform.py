@@ -88,6 +88,11 @@ def run_json(exe, args):
 # SIGUSR1, which the config-change checks use).
 DAEMON_OPTS = {"blk": ["--host-event-signal", "SIGUSR1"]}
 
+# Arguments a reference daemon needs on its own command line, after its path and before any
+# --mutant= (the fs reference serves the directory the fs checks look at; the harness
+# expands {tmpdir} to the daemon's private temporary directory).
+DAEMON_ARGS = {"fs": ["--shared-dir={tmpdir}/shared"]}
+
 # VIRTIO_F_RING_PACKED: a check that needs it runs with --ring packed (it SKIPs on split).
 RING_PACKED = 1 << 34
 
@@ -137,13 +142,13 @@ def mode_reference(exe, spec, *extra):
     for dev, path in daemons.items():
         for prof in ("qemu-7.2", "qemu-10"):
             p, report = run_json(exe, [*extra, "--profile", prof, *DAEMON_OPTS.get(dev, []),
-                                       "--backend", path])
+                                       "--backend", path, *DAEMON_ARGS.get(dev, [])])
             # Checks that need a packed ring SKIP above: run them once more on one.
             packed = [c["id"] for c in checks if needs_packed(c)]
             if packed and "--ring" not in extra and report is not None:
                 pp, rp = run_json(exe, [*extra, "--profile", prof, *DAEMON_OPTS.get(dev, []),
                                         "--ring", "packed", "--only", ",".join(packed),
-                                        "--backend", path])
+                                        "--backend", path, *DAEMON_ARGS.get(dev, [])])
                 report["results"] = [r for r in report.get("results", [])
                                      if r["id"] not in packed] + (rp or {}).get("results", [])
                 if pp.returncode != 0:
@@ -158,7 +163,8 @@ def mode_reference(exe, spec, *extra):
             hinted.setdefault((dev, c["profile"]), []).append(c["id"])
     for (dev, prof), ids in sorted(hinted.items()):
         p, report = run_json(exe, [*extra, "--profile", prof, "--only", ",".join(ids),
-                                   *DAEMON_OPTS.get(dev, []), "--backend", daemons[dev]])
+                                   *DAEMON_OPTS.get(dev, []), "--backend", daemons[dev],
+                                   *DAEMON_ARGS.get(dev, [])])
         runs.append((dev, prof, p, report))
     tap.plan(len(runs) * 2 + len(checks))
     for dev, prof, p, report in runs:
@@ -192,7 +198,8 @@ def layout_run(exe, dev, path, ring, ids):
     """vhost-conform on @ring (split, packed, both) under qemu-7.2, checks @ids only, against
     the @dev reference at @path. Returns: (process, report or None)."""
     return run_json(exe, ["--ring", ring, "--profile", "qemu-7.2", "--only", ",".join(ids),
-                          *DAEMON_OPTS.get(dev, []), "--backend", path])
+                          *DAEMON_OPTS.get(dev, []), "--backend", path,
+                          *DAEMON_ARGS.get(dev, [])])
 
 
 def same_fault(r, s):
@@ -261,7 +268,8 @@ def one_mutant(exe, daemons, c):
         return c, dev, name, None, None
     ring = (["--ring", "packed"] if needs_packed(c) else []) + profile_args(c)
     p, report = run_json(exe, ["--only", c["id"], *ring, *DAEMON_OPTS.get(dev, []),
-                               "--backend", daemons[dev], f"--mutant={name}"])
+                               "--backend", daemons[dev], *DAEMON_ARGS.get(dev, []),
+                               f"--mutant={name}"])
     r = (report or {}).get("results", [None])[0]
     return c, dev, name, p, r
 
