@@ -5,7 +5,8 @@
  * that stay in flight, host-side config changes.
  *
  * The disk is a RAM disk (--size, default 64M) or a file (--blk-file,
- * optionally --read-only), mapped into memory. Requests (virtio 1.x 5.2.6)
+ * made with --size bytes when missing; optionally --read-only), mapped
+ * into memory. Requests (virtio 1.x 5.2.6)
  * complete synchronously, except those that touch the last 8 sectors of
  * the disk (the "slow zone"): they complete --slow-ms later from the main
  * loop, out of order with the rest, so that tests can keep requests in
@@ -107,7 +108,8 @@ now_ms(void)
 
 static const VcBeOption blk_options[] = {
     {"size", true, "--size=SIZE            RAM disk size, K/M/G suffixes (default 64M)"},
-    {"blk-file", true, "--blk-file=PATH        use the file PATH as the disk"},
+    {"blk-file", true,
+     "--blk-file=PATH        the file PATH as the disk (made with --size if missing)"},
     {"read-only", false, "--read-only            the disk is read-only (VIRTIO_BLK_F_RO)"},
     {"num-queues", true, "--num-queues=N         request queues, 1..16 (default 2)"},
     {"slow-ms", true, "--slow-ms=MS           delay of the last 8 sectors (default 200)"},
@@ -156,7 +158,20 @@ blk_init(void *opaque)
 
     if (b->file) {
         struct stat st;
+        int fd = open(b->file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
+        /* A PATH that does not exist yet is created with --size bytes (sparse, zeroes). */
+        if (fd >= 0) {
+            bool sized = ftruncate(fd, (off_t)b->size) == 0;
+
+            close(fd);
+            if (!sized) {
+                unlink(b->file);
+                return "cannot create the --blk-file";
+            }
+        } else if (errno != EEXIST) {
+            return "cannot create the --blk-file";
+        }
         b->file_fd = open(b->file, (b->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
         if (b->file_fd < 0 || fstat(b->file_fd, &st) < 0) {
             return "cannot open the --blk-file";
