@@ -1677,21 +1677,26 @@ run_step(VcFrontend *fe, VcStep step, GError **error)
             return true;
         }
         return vc_fe_set_protocol_features(fe, protocol_features_to_ack(fe), error);
-    case VC_STEP_GET_QUEUE_NUM:
+    case VC_STEP_GET_QUEUE_NUM: {
+        /* net/vhost-user.c reads the answer as queue pairs (2 rings each), as DPDK answers. */
+        bool pairs = g_strcmp0(fe->cfg.device, "net") == 0;
+        unsigned want = pairs ? (fe->num_queues + 1) / 2 : fe->num_queues;
+
         if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_MQ)) {
             return true;
         }
         if (!vc_fe_simple(fe, VHOST_USER_GET_QUEUE_NUM, 0, false, &fe->queue_num, error)) {
             return false;
         }
-        if (fe->queue_num < fe->num_queues) {
+        if (fe->queue_num < want) {
             /* vhost-user.rst: the front end stops when it wants more queues than offered. */
             g_set_error(error, VC_SIM_ERROR, VC_ERROR_UNSUPPORTED,
-                        "GET_QUEUE_NUM: the daemon offers %" G_GUINT64_FORMAT " queues, %u wanted",
-                        fe->queue_num, fe->num_queues);
+                        "GET_QUEUE_NUM: the daemon offers %" G_GUINT64_FORMAT " %s, %u wanted",
+                        fe->queue_num, pairs ? "queue pairs" : "queues", want);
             return false;
         }
         return true;
+    }
     case VC_STEP_GET_MAX_MEM_SLOTS:
         if (!vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
             return true;

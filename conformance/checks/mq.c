@@ -95,30 +95,22 @@ queue_indexes(VcCtx *ctx)
 static VcVerdict
 queues_enabled_independently(VcCtx *ctx)
 {
-    g_autoptr(VcTraffic) a = vc_chk_open(ctx, NULL, 8);
     g_autoptr(VcTraffic) b = NULL;
+    g_autoptr(VcTraffic) a = vc_chk_open_two(ctx, 8, &b);
     g_autoptr(GString) what = g_string_new(NULL);
     VcFrontend *fe;
-    unsigned qa, qb = G_MAXUINT, got;
+    unsigned qa, qb, got;
     uint16_t used;
 
     if (!a) {
         return vc_ctx_done(ctx);
     }
-    fe = a->fe;
-    qa = vc_chk_queue(a);
-    unsigned stride = a->ops->queue_stride ? a->ops->queue_stride : 1;
-    for (unsigned q = qa + stride; q < fe->num_queues && qb == G_MAXUINT; q += stride) {
-        if (fe->q[q].vq) {
-            b = vc_traffic_new(fe, q, 8, NULL);
-            if (b) {
-                qb = q;
-            }
-        }
-    }
     if (!b) {
         return vc_ctx_skip(ctx, "needs a second ring with traffic (multiqueue device)");
     }
+    fe = a->fe;
+    qa = vc_chk_queue(a);
+    qb = vc_chk_queue(b);
     if (!vc_fe_has_feature(fe, VHOST_USER_F_PROTOCOL_FEATURES)) {
         return vc_ctx_skip(ctx, "rings cannot be disabled without PROTOCOL_FEATURES");
     }

@@ -317,30 +317,21 @@ changes_while_running(VcCtx *ctx)
 static VcVerdict
 one_ring_reset_others_run(VcCtx *ctx)
 {
-    g_autoptr(VcTraffic) a = vc_chk_open(ctx, NULL, N);
     g_autoptr(VcTraffic) b = NULL;
+    g_autoptr(VcTraffic) a = vc_chk_open_two(ctx, N, &b);
     VcFrontend *fe;
-    unsigned qa, qb = G_MAXUINT, got;
+    unsigned qa, qb, got;
     uint32_t base;
 
     if (!a) {
         return vc_ctx_done(ctx);
     }
-    fe = a->fe;
-    qa = vc_chk_queue(a);
-    /* Another ring of the same kind: the device's traffic ring plus its stride (blk: 1). */
-    unsigned stride = a->ops->queue_stride ? a->ops->queue_stride : 1;
-    for (unsigned q = qa + stride; q < fe->num_queues && qb == G_MAXUINT; q += stride) {
-        if (fe->q[q].vq) {
-            b = vc_traffic_new(fe, q, N, NULL);
-            if (b) {
-                qb = q;
-            }
-        }
-    }
     if (!b) {
         return vc_ctx_skip(ctx, "needs a second ring with traffic (multiqueue device)");
     }
+    fe = a->fe;
+    qa = vc_chk_queue(a);
+    qb = vc_chk_queue(b);
     if (vc_chk_round(ctx, a, N) != N || vc_chk_round(ctx, b, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: the rings did not both work");
     }

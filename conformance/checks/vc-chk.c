@@ -101,6 +101,44 @@ vc_chk_open(VcCtx *ctx, const VcFeConfig *cfg, unsigned nreq)
     return fe ? new_traffic(ctx, fe, nreq) : NULL;
 }
 
+VcTraffic *
+vc_chk_open_two(VcCtx *ctx, unsigned nreq, VcTraffic **second)
+{
+    const VcTrafficOps *ops = vc_traffic_ops(ctx->device);
+    VcFeConfig cfg = vc_ctx_config(ctx);
+    unsigned stride = ops && ops->queue_stride ? ops->queue_stride : 1;
+    unsigned want = (ops ? ops->queue : 0) + 2 * stride;
+    VcTraffic *t;
+
+    *second = NULL;
+    if (MAX(cfg.num_queues, 1u) < want) {
+        VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+
+        if (!fe) {
+            return NULL;
+        }
+        if (vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_MQ)) {
+            /* A profile that does not ask during realize: ask. */
+            if (fe->queue_num == 0 &&
+                !vc_ctx_try(ctx, vc_fe_simple(fe, VHOST_USER_GET_QUEUE_NUM, 0, false,
+                                              &fe->queue_num, VC_ERR(ctx)))) {
+                return NULL;
+            }
+            if (fe->queue_num * (g_strcmp0(ctx->device, "net") == 0 ? 2 : 1) >= want) {
+                cfg.num_queues = want;
+            }
+        }
+    }
+    t = vc_chk_open(ctx, &cfg, nreq);
+    for (unsigned q = t ? vc_chk_queue(t) + stride : 0; t && q < t->fe->num_queues && !*second;
+         q += stride) {
+        if (t->fe->q[q].vq) {
+            *second = vc_traffic_new(t->fe, q, nreq, NULL);
+        }
+    }
+    return t;
+}
+
 unsigned
 vc_chk_round(VcCtx *ctx, VcTraffic *t, unsigned n)
 {

@@ -42,6 +42,24 @@ bool vc_chk_start(VcCtx *ctx, VcFrontend *fe, const VcStartPlan *plan, unsigned 
 VcTraffic *vc_chk_open(VcCtx *ctx, const VcFeConfig *cfg, unsigned nreq);
 
 /**
+ * vc_chk_open_two:
+ * @nreq: requests in each traffic pool
+ * @second: (out): traffic on a second ring of the traffic ring's kind (the
+ *   traffic ring plus the driver's queue_stride: blk ring 1, net receive
+ *   ring 2), owned by the caller; NULL when the device has none
+ *
+ * vc_chk_open() with the rings of a second queue, as QEMU with num-queues=2
+ * (net: queues=2) sets them up: when the context's rings do not reach it,
+ * a first connection reads GET_QUEUE_NUM (queue pairs for net, as
+ * net/vhost-user.c reads it) and, where the answer allows, the device is
+ * opened with that many rings. Without MQ or with one queue the device is
+ * opened as vc_chk_open(NULL) does and @second stays NULL.
+ * Returns: the traffic on the first ring (owned by the caller), or NULL with
+ * the verdict set.
+ */
+VcTraffic *vc_chk_open_two(VcCtx *ctx, unsigned nreq, VcTraffic **second);
+
+/**
  * vc_chk_round:
  * Posts @n requests, notifies (kick unless suppressed) and waits for @n
  * completions. Returns: completions seen.
