@@ -593,6 +593,69 @@ vc_vq_set_tap(VcVq *vq, VcVqTap tap, void *opaque)
     vq->tap_opaque = opaque;
 }
 
+/* --- Reading a chain back (vc-vq.h), both layouts; off the datapath --------------------------- */
+
+/* Adds the writable entries of the indirect table at @addr (@len bytes). */
+static unsigned
+table_writable(const VcVq *vq, uint64_t addr, uint32_t len, VcRange *out, unsigned n,
+               unsigned max)
+{
+    uint64_t l = len;
+    const uint8_t *t = vc_gmem_to_hva(vq->gm, addr - vq->dma_offset, &l);
+
+    /* Both layouts' descriptors are 16 bytes with addr, len first and a WRITE flag. */
+    for (uint32_t i = 0; t && l >= len && i < len / 16 && n < max; i++) {
+        const struct vring_desc *d = (const struct vring_desc *)(t + 16 * (size_t)i);
+        uint16_t f = vq->packed ? le16toh(((const struct vring_packed_desc *)d)->flags)
+                                : le16toh(d->flags);
+        if (f & VRING_DESC_F_WRITE) {
+            out[n++] = (VcRange){le64toh(d->addr) - vq->dma_offset, le32toh(d->len)};
+        }
+    }
+    return n;
+}
+
+unsigned
+vc_vq_chain_writable(const VcVq *vq, uint32_t head, VcRange *out, unsigned max)
+{
+    unsigned n = 0;
+
+    if (head >= vq->num) {
+        return 0;
+    }
+    if (vq->packed) {
+        const VcVqHead *h = &vq->heads[head];
+        unsigned pos = (h->last + vq->num + 1u - h->ndesc) % vq->num;
+
+        for (unsigned k = 0; k < h->ndesc && n < max; k++, pos = (pos + 1) % vq->num) {
+            const struct vring_packed_desc *d = &vq->pdesc[pos];
+            uint16_t f = le16toh(d->flags);
+            if (f & VRING_DESC_F_INDIRECT) {
+                n = table_writable(vq, le64toh(d->addr), le32toh(d->len), out, n, max);
+            } else if (f & VRING_DESC_F_WRITE) {
+                out[n++] = (VcRange){le64toh(d->addr) - vq->dma_offset, le32toh(d->len)};
+            }
+        }
+        return n;
+    }
+    /* Split: follow NEXT from the head, at most num links (a loop ends there). */
+    for (unsigned k = 0, i = head; k < vq->num && n < max; k++) {
+        const struct vring_desc *d = &vq->desc[i];
+        uint16_t f = le16toh(d->flags);
+        if (f & VRING_DESC_F_INDIRECT) {
+            return table_writable(vq, le64toh(d->addr), le32toh(d->len), out, n, max);
+        }
+        if (f & VRING_DESC_F_WRITE) {
+            out[n++] = (VcRange){le64toh(d->addr) - vq->dma_offset, le32toh(d->len)};
+        }
+        if (!(f & VRING_DESC_F_NEXT)) {
+            break;
+        }
+        i = le16toh(d->next) % vq->num;
+    }
+    return n;
+}
+
 /* --- Hostile input (vc-vq.h): not part of the ops, never on the datapath -------------------- */
 
 void

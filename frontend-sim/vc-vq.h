@@ -515,6 +515,20 @@ unsigned vc_vq_ranges(const VcVq *vq, VcRange *ranges);
  */
 void vc_vq_addr(const VcVq *vq, struct vhost_vring_addr *addr);
 
+/**
+ * vc_vq_chain_writable:
+ * @head: a head (split) or buffer id (packed) just made available
+ * @out: (out): the chain's device-writable buffers in chain order, as guest
+ *       addresses (IOVA offsets removed), indirect tables followed
+ * @max: room in @out
+ *
+ * Reads the chain back from the ring as the device will see it. Call it
+ * when the chain is added (a VC_VQ_EV_AVAIL tap), not after the device used
+ * it: a packed ring's used descriptor overwrites the flags. Off the
+ * datapath. Returns: buffers stored.
+ */
+unsigned vc_vq_chain_writable(const VcVq *vq, uint32_t head, VcRange *out, unsigned max);
+
 /** vc_vq_set_tap: datapath tap (kick, call, chain events); NULL removes it. */
 void vc_vq_set_tap(VcVq *vq, VcVqTap tap, void *opaque);
 

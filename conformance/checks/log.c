@@ -40,25 +40,6 @@ logging(VcCtx *ctx, bool rings)
 }
 
 /*
- * Whether @x is one of the ranges a ring of the device occupies (either layout: vc_vq_ranges()).
- * Every ring counts, not only the traffic ring: a net device's TX ring is driver data too.
- */
-static bool
-is_ring_range(VcTraffic *t, const VcRange *x)
-{
-    for (unsigned q = 0; q < t->fe->num_queues; q++) {
-        VcRange ring[4];
-        unsigned nr = t->fe->q[q].vq ? vc_vq_ranges(t->fe->q[q].vq, ring) : 0;
-        for (unsigned k = 0; k < nr; k++) {
-            if (x->gpa == ring[k].gpa) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-/*
  * The bytes the device writes used entries into: the used ring, or for a
  * packed ring the descriptor ring (virtio 1.x "Packed Virtqueues": used
  * descriptors overwrite available ones). Logged relative to log_guest_addr
@@ -92,55 +73,116 @@ add_page(GHashTable *pages, uint64_t p)
     g_hash_table_add(pages, k);
 }
 
-/* The guest pages the completed requests' writable buffers touch, as a set. */
-static GHashTable *
-written_pages(VcTraffic *t)
-{
-    g_autoptr(GArray) r = g_array_new(FALSE, FALSE, sizeof(VcRange));
-    GHashTable *pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+/*
+ * What the device wrote, learnt from the traffic ring itself: each chain's device-writable
+ * buffers are read back when it is made available, and the first used.len bytes of them are
+ * what the device wrote when it is used (virtio 1.x "The Virtqueue Used Ring"). Buffers the
+ * device only reads (net's transmitted frames, request headers) never count.
+ */
+typedef struct Written {
+    VcVq *vq;
+    VcVqTap prev;                /* the tap that was there (traces): still called */
+    void *prev_opaque;
+    GHashTable *chains;          /* head + 1 -> GArray of VcRange */
+    GHashTable *written;         /* pages of the first used.len writable bytes */
+    GHashTable *writable;        /* pages of every writable buffer */
+} Written;
 
-    vc_traffic_skip_ranges(t, r);
-    for (guint i = 0; i < r->len; i++) {
-        VcRange *x = &g_array_index(r, VcRange, i);
-        if (is_ring_range(t, x) || x->len == 0) {
-            continue;
-        }
-        for (uint64_t p = x->gpa / PAGE; p <= (x->gpa + x->len - 1) / PAGE; p++) {
-            add_page(pages, p);
-        }
+static void
+add_range(GHashTable *pages, uint64_t gpa, uint64_t len)
+{
+    for (uint64_t p = gpa / PAGE; len && p <= (gpa + len - 1) / PAGE; p++) {
+        add_page(pages, p);
     }
-    return pages;
 }
+
+static void
+written_tap(void *opaque, VcVq *vq, VcVqEvent ev, uint32_t head, uint32_t len)
+{
+    Written *w = opaque;
+
+    if (w->prev) {
+        w->prev(w->prev_opaque, vq, ev, head, len);
+    }
+    if (ev == VC_VQ_EV_AVAIL) {
+        VcRange r[64];
+        unsigned n = vc_vq_chain_writable(vq, head, r, G_N_ELEMENTS(r));
+        GArray *a = g_array_sized_new(FALSE, FALSE, sizeof(VcRange), n);
+
+        g_array_append_vals(a, r, n);
+        for (unsigned i = 0; i < n; i++) {
+            add_range(w->writable, r[i].gpa, r[i].len);
+        }
+        g_hash_table_replace(w->chains, GUINT_TO_POINTER(head + 1), a);
+    } else if (ev == VC_VQ_EV_USED) {
+        GArray *a = g_hash_table_lookup(w->chains, GUINT_TO_POINTER(head + 1));
+        uint64_t left = len;
+
+        for (guint i = 0; a && i < a->len && left; i++) {
+            VcRange *x = &g_array_index(a, VcRange, i);
+            uint64_t take = MIN(left, x->len);
+            add_range(w->written, x->gpa, take);
+            left -= take;
+        }
+        g_hash_table_remove(w->chains, GUINT_TO_POINTER(head + 1));
+    }
+}
+
+static void
+written_watch(Written *w, VcVq *vq)
+{
+    w->vq = vq;
+    w->prev = vq->tap;
+    w->prev_opaque = vq->tap_opaque;
+    w->chains = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                      (GDestroyNotify)g_array_unref);
+    w->written = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    w->writable = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    vc_vq_set_tap(vq, written_tap, w);
+}
+
+static void
+written_clear(Written *w)
+{
+    if (w->vq) {
+        vc_vq_set_tap(w->vq, w->prev, w->prev_opaque);
+    }
+    g_clear_pointer(&w->chains, g_hash_table_unref);
+    g_clear_pointer(&w->written, g_hash_table_unref);
+    g_clear_pointer(&w->writable, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Written, written_clear)
 
 static VcVerdict
 data_pages_marked(VcCtx *ctx)
 {
     g_autoptr(VcTraffic) t = logging(ctx, false);
-    g_autoptr(GArray) r = g_array_new(FALSE, FALSE, sizeof(VcRange));
+    g_auto(Written) w = {0};
+    GHashTableIter it;
+    gpointer key;
     unsigned pages = 0;
 
     if (!t) {
         return vc_ctx_done(ctx);
     }
+    written_watch(&w, t->vq);
     if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: requests did not complete with logging on");
     }
-    /* Every page a completed request's buffers sit in was written by the device. */
-    vc_traffic_skip_ranges(t, r);
-    for (guint i = 0; i < r->len; i++) {
-        VcRange *x = &g_array_index(r, VcRange, i);
-        if (is_ring_range(t, x)) {
-            continue;
+    /* Every page the device wrote through a descriptor. */
+    g_hash_table_iter_init(&it, w.written);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        uint64_t p = (uint64_t)*(gint64 *)key;
+        pages++;
+        if (!vc_fe_log_page(t->fe, p)) {
+            vc_ctx_violation(ctx, "with LOG_ALL, guest page 0x%" G_GINT64_MODIFIER "x (gpa 0x%"
+                             G_GINT64_MODIFIER "x) was written by the device but not marked "
+                             "in the log", p, p * PAGE);
+            return vc_ctx_done(ctx);
         }
-        for (uint64_t p = x->gpa / PAGE; x->len && p <= (x->gpa + x->len - 1) / PAGE; p++) {
-            pages++;
-            if (!vc_fe_log_page(t->fe, p)) {
-                vc_ctx_violation(ctx, "with LOG_ALL, guest page 0x%" G_GINT64_MODIFIER "x (gpa "
-                                 "0x%" G_GINT64_MODIFIER "x) was written by the device but not "
-                                 "marked in the log", p, p * PAGE);
-                return vc_ctx_done(ctx);
-            }
-        }
+    }
+    if (pages == 0) {
+        return vc_ctx_skip(ctx, "inconclusive: the device wrote no data (used.len 0)");
     }
     vc_ctx_note(ctx, "%u written pages, all marked", pages);
     return vc_ctx_done(ctx);
@@ -199,15 +241,18 @@ static VcVerdict
 bits_at_exact_positions(VcCtx *ctx)
 {
     g_autoptr(VcTraffic) t = logging(ctx, true);
-    g_autoptr(GHashTable) pages = NULL;
+    g_auto(Written) w = {0};
+    GHashTable *pages;
 
     if (!t) {
         return vc_ctx_done(ctx);
     }
+    written_watch(&w, t->vq);
     if (vc_chk_round(ctx, t, N) != N) {
         return vc_ctx_skip(ctx, "inconclusive: requests did not complete with logging on");
     }
-    pages = written_pages(t);
+    /* A device may mark the whole of a buffer it was given, not only what it wrote. */
+    pages = w.writable;
     /*
      * Used entries the device writes, on every ring (net: TX too): logged relative to
      * log_guest_addr, or for a packed ring possibly at the descriptor ring's own pages.
