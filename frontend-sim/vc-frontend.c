@@ -1196,6 +1196,13 @@ vc_fe_swap_call(VcFrontend *fe, unsigned qi, int *old_fd, GError **error)
     if (!vc_fe_set_vring_fd(fe, VHOST_USER_SET_VRING_CALL, qi, theirs, error)) {
         return false;
     }
+    /* Unacked (no REPLY_ACK, or a profile that does not ask): a later reply shows the
+     * daemon has read it, so "after the swap" starts there. */
+    if (!(vc_fe_has_pfeature(fe, VHOST_USER_PROTOCOL_F_REPLY_ACK) &&
+          profile_acks(fe, VHOST_USER_SET_VRING_CALL)) &&
+        !vc_fe_get_features(fe, NULL, error)) {
+        return false;
+    }
     if (prev_theirs >= 0 && prev_theirs != prev_ours) {
         close(prev_theirs);
     }

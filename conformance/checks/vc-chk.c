@@ -90,7 +90,8 @@ vc_chk_start(VcCtx *ctx, VcFrontend *fe, const VcStartPlan *plan, unsigned nreq,
             return false;
         }
     }
-    return vc_ctx_try(ctx, vc_fe_run_steps(fe, after_rings, VC_ERR(ctx)));
+    return vc_ctx_try(ctx, vc_fe_run_steps(fe, after_rings, VC_ERR(ctx))) &&
+           vc_ctx_try(ctx, vc_fe_get_features(fe, NULL, VC_ERR(ctx)));
 }
 
 VcTraffic *
@@ -98,7 +99,16 @@ vc_chk_open(VcCtx *ctx, const VcFeConfig *cfg, unsigned nreq)
 {
     VcFrontend *fe = vc_ctx_open(ctx, cfg, true);
 
-    return fe ? new_traffic(ctx, fe, nreq) : NULL;
+    /*
+     * A barrier before traffic: without acks (qemu-legacy, dpdk-virtio-user) the last
+     * messages of the start (QEMU's unmasking SET_VRING_CALL comes after the rings) may still
+     * be unread when the first kick arrives on its eventfd. A guest's first request comes
+     * long after the start; a GET_FEATURES round trip stands for that time.
+     */
+    if (!fe || !vc_ctx_try(ctx, vc_fe_get_features(fe, NULL, VC_ERR(ctx)))) {
+        return NULL;
+    }
+    return new_traffic(ctx, fe, nreq);
 }
 
 VcTraffic *
