@@ -200,6 +200,8 @@ vc_bench_vs_dpdk(const VcBenchEnv *env, const VcBenchCase *c, unsigned rounds, i
                     res->max_ns = one->max_ns;
                     res->kicks_per_1k = one->kicks_per_1k;
                     res->calls_per_1k = one->calls_per_1k;
+                    res->preempted += one->preempted;
+                    res->frontend_busy = one->frontend_busy;
                     own[n_ours] = one->rate;
                     ours[n_ours++] = one->backend_rate;
                 } else {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,11 +80,14 @@ typedef struct Loop {
     const char *unit;
     uint64_t last_work;
     /* Counters at the start of the measurement. */
-    uint64_t t0, done0, bytes0, kicks0, calls0;
-    uint64_t t_stop, done1, bytes1, kicks1, calls1;
+    uint64_t t0, done0, bytes0, kicks0, calls0, idle0;
+    uint64_t t_stop, done1, bytes1, kicks1, calls1, idle1;
+    uint64_t idle_ticks;       /* time in loop turns that found nothing to do */
     uint64_t prog_t, prog_done;
     int err;
     char why[256];
+    GPid daemon_pid;           /* for involuntary context switches; 0: not ours */
+    uint64_t preempted;        /* involuntary context switches, both sides, while measuring */
     VcHist hist;
 } Loop;
 
@@ -437,6 +441,7 @@ phase(Loop *l, uint64_t now)
     if (!l->measuring && (now >= l->t_measure || l->fixed)) {
         l->measuring = true;
         l->t0 = now;
+        l->idle0 = l->idle_ticks;
         snapshot(l, &l->done0, &l->bytes0, &l->kicks0, &l->calls0);
         vc_hist_reset(&l->hist);
     }
@@ -451,6 +456,7 @@ phase(Loop *l, uint64_t now)
         }
         if (over) {
             l->t_stop = now;
+            l->idle1 = l->idle_ticks;
             snapshot(l, &l->done1, &l->bytes1, &l->kicks1, &l->calls1);
             return true;
         }
@@ -470,10 +476,18 @@ int vc_bench_loop(Loop *l);
 __attribute__((noinline)) int
 vc_bench_loop(Loop *l)
 {
+    uint64_t idle_since = 0;
+
     l->last_work = l->t_next = vc_bench_ticks();
     for (;;) {
         uint64_t now = vc_bench_ticks();
         unsigned work = 0;
+
+        /* How much of its time the front end waited: its headroom, reported with the rate. */
+        if (idle_since) {
+            l->idle_ticks += now - idle_since;
+            idle_since = 0;
+        }
 
         for (unsigned i = 0; i < l->nr; i++) {
             work += reap(l, &l->r[i], now);
@@ -485,6 +499,7 @@ vc_bench_loop(Loop *l)
         if (work) {
             l->last_work = now;
         } else {
+            idle_since = now;
             idle(l, now);
             if (l->err) {
                 return -1;
@@ -804,6 +819,39 @@ mem_for(const VcBenchCase *c)
     return (bytes + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
 }
 
+/*
+ * Involuntary context switches of the calling thread and of every thread of
+ * @pid: a busy-polling side that was preempted measured the machine, not the
+ * daemon.
+ */
+static uint64_t
+preemptions(GPid pid)
+{
+    struct rusage ru;
+    uint64_t n = 0;
+
+    if (getrusage(RUSAGE_THREAD, &ru) == 0) {
+        n += (uint64_t)ru.ru_nivcsw;
+    }
+    if (pid > 0) {
+        g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+        g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+        const char *name;
+
+        while (d && (name = g_dir_read_name(d)) != NULL) {
+            g_autofree char *path = g_strdup_printf("%s/%s/status", dir, name);
+            g_autofree char *text = NULL;
+            const char *k;
+
+            if (g_file_get_contents(path, &text, NULL, NULL) &&
+                (k = strstr(text, "nonvoluntary_ctxt_switches:")) != NULL) {
+                n += g_ascii_strtoull(k + strlen("nonvoluntary_ctxt_switches:"), NULL, 10);
+            }
+        }
+    }
+    return n;
+}
+
 static bool
 measure(const VcBenchEnv *env, const VcBenchCase *c, VcFrontend *fe, Loop *l, const char *label,
         GError **error)
@@ -839,10 +887,12 @@ measure(const VcBenchEnv *env, const VcBenchCase *c, VcFrontend *fe, Loop *l, co
     for (unsigned i = 0; i < l->nr; i++) {
         vc_vq_enable_calls(l->r[i].vq, false);
     }
+    l->preempted = preemptions(l->daemon_pid);
     if (vc_bench_loop(l) < 0) {
         g_set_error(error, VC_SIM_ERROR, VC_ERROR_TIMEOUT, "%s", l->why);
         return false;
     }
+    l->preempted = preemptions(l->daemon_pid) - l->preempted;
     if (env->progress) {
         fprintf(stderr, "\r\033[K");
     }
@@ -861,6 +911,9 @@ fill_result(const Loop *l, VcBenchResult *res)
     res->rate = res->seconds > 0 ? (double)req / res->seconds : 0;
     res->kicks_per_1k = req ? 1000.0 * (double)(l->kicks1 - l->kicks0) / (double)req : 0;
     res->calls_per_1k = req ? 1000.0 * (double)(l->calls1 - l->calls0) / (double)req : 0;
+    res->preempted = l->preempted;
+    res->frontend_busy = l->t_stop > l->t0 ? 1.0 - (double)(l->idle1 - l->idle0) /
+                                                     (double)(l->t_stop - l->t0) : 0;
     res->has_latency = l->hist.count > 0;
     if (res->has_latency) {
         res->p50_ns = (double)vc_hist_percentile(&l->hist, 50) * npt;
@@ -934,6 +987,7 @@ run_case(const VcBenchEnv *env, const VcBenchTarget *t, const VcBenchCase *c, Vc
     if (!vc_fe_init(fe, error) || !vc_fe_start(fe, error) || !check_negotiated(fe, c, error)) {
         return false;
     }
+    l->daemon_pid = vc_daemon_pid(d);
     ok = measure(env, c, fe, l, label, error);
     if (ok) {
         fill_result(l, res);

@@ -140,6 +140,10 @@ vc_bench_print_result(FILE *out, const VcBenchResult *r)
         fprintf(out, "  lat p50 %.0f p99 %.0f p99.9 %.0f ns", r->p50_ns, r->p99_ns, r->p999_ns);
     }
     fprintf(out, "  kicks %.2f calls %.2f /1000", r->kicks_per_1k, r->calls_per_1k);
+    fprintf(out, "  front end busy %.0f %%", r->frontend_busy * 100);
+    if (r->preempted) {
+        fprintf(out, "  preempted %" G_GUINT64_FORMAT, r->preempted);
+    }
     if (r->backend_rate > 0) {
         fmt_rate(cmp, sizeof(cmp), r->backend_rate);
         fprintf(out, "  (back end counted %s%s)", cmp, unit);
@@ -232,6 +236,8 @@ add_result(JsonBuilder *b, const VcBenchResult *r)
     }
     add_num(b, "kicks_per_1000", r->kicks_per_1k);
     add_num(b, "calls_per_1000", r->calls_per_1k);
+    add_num(b, "frontend_busy", r->frontend_busy);
+    add_int(b, "preempted", (int64_t)r->preempted);
     json_builder_set_member_name(b, "instructions_per_request");
     if (r->instr_per_req > 0) {
         json_builder_add_double_value(b, round_to(r->instr_per_req, 0.1));
@@ -383,6 +389,8 @@ vc_bench_report_load(const char *path, GError **error)
         r->backend_rate = get_num(o, "backend_rate");
         r->kicks_per_1k = get_num(o, "kicks_per_1000");
         r->calls_per_1k = get_num(o, "calls_per_1000");
+        r->preempted = (uint64_t)get_num(o, "preempted");
+        r->frontend_busy = get_num(o, "frontend_busy");
         r->instr_per_req = get_num(o, "instructions_per_request");
         lat = json_object_get_member(o, "latency_ns");
         if (lat && JSON_NODE_HOLDS_OBJECT(lat)) {

@@ -50,6 +50,10 @@ typedef struct VcBenchResult {
     bool has_latency;
     double p50_ns, p99_ns, p999_ns, mean_ns, max_ns;
     double kicks_per_1k, calls_per_1k;
+    double frontend_busy; /* share of the time the front end had work (0..1): near 1, the
+                           * harness may be the limit; well below, the daemon is */
+    uint64_t preempted;   /* involuntary context switches of the front end and the daemon
+                           * during warm-up and measurement: > 0 on a busy machine */
     double instr_per_req; /* callgrind (--count-instructions), 0: not measured */
     /* Side by side (--vs): the anchor's figure, measured in the same run. */
     char *anchor;         /* "dpdk virtio_user", or NULL */
@@ -117,7 +121,7 @@ void vc_bench_print_result(FILE *out, const VcBenchResult *r);
  *  "depth", "size", "queues", "notify", "memory", "cpu", "backend",
  *  "error", "seconds", "requests", "rate", "unit", "mbytes_per_s",
  *  "gbit_per_s", "backend_rate", "latency_ns": {"p50", "p99", "p99.9",
- *  "mean", "max"} or null, "kicks_per_1000", "calls_per_1000",
+ *  "mean", "max"} or null, "kicks_per_1000", "calls_per_1000", "frontend_busy", "preempted",
  *  "instructions_per_request" or null, "anchor": {"name", "rate",
  *  "compared", "ratio", "rounds": [[ours, anchor]...]} or null}]}.
  */
