@@ -25,30 +25,35 @@
 #define BAD_ID 0x5eadu
 #define NODATA VIRTIO_GPU_RESP_OK_NODATA
 
-/* Connects, hands over the gpu socket, starts the device. */
+/*
+ * Connects, hands over the gpu socket, starts the device, then sets the
+ * driver up: its rings are made by the start, with the layout and ring
+ * features (RING_PACKED, EVENT_IDX) that SET_FEATURES negotiated.
+ */
 static VcGpuDrv *
 gpu_open(VcCtx *ctx)
 {
     VcFrontend *fe = vc_ctx_open(ctx, NULL, false);
+    VcGpuSock *sock;
     VcGpuDrv *d;
 
     if (!fe) {
         return NULL;
     }
-    for (unsigned q = 0; q < fe->num_queues; q++) {
-        if (!vc_ctx_try(ctx, vc_fe_create_queue(fe, q, VC_ERR(ctx)))) {
-            return NULL;
-        }
+    sock = vc_gpu_sock_handover(fe, 500, VC_ERR(ctx));
+    if (!vc_ctx_try(ctx, sock != NULL)) {
+        return NULL;
+    }
+    if (!vc_ctx_try(ctx, vc_fe_start(fe, VC_ERR(ctx)))) {
+        vc_gpu_sock_free(sock);
+        return NULL;
     }
     d = vc_gpu_new(fe, 16, FB_BYTES, VC_ERR(ctx));
     if (!vc_ctx_try(ctx, d != NULL)) {
+        vc_gpu_sock_free(sock);
         return NULL;
     }
-    if (!vc_ctx_try(ctx, vc_gpu_set_socket(d, 500, VC_ERR(ctx))) ||
-        !vc_ctx_try(ctx, vc_fe_start(fe, VC_ERR(ctx)))) {
-        vc_gpu_free(d);
-        return NULL;
-    }
+    d->sock = sock;
     return d;
 }
 

@@ -65,21 +65,24 @@ pc_open(VcCtx *ctx, VcFeConfig *cfg, bool punch_first)
     return t;
 }
 
-/* The guest ranges of @t's request buffers (rings left out). */
+/* The guest ranges of @t's request buffers (the rings of every queue left out). */
 static GArray *
 buffer_ranges(VcTraffic *t)
 {
     GArray *all = g_array_new(FALSE, FALSE, sizeof(VcRange));
     GArray *out = g_array_new(FALSE, FALSE, sizeof(VcRange));
-    VcRange ring[4];
-    unsigned nr = vc_vq_ranges(t->vq, ring);
 
     vc_traffic_skip_ranges(t, all);
     for (guint i = 0; i < all->len; i++) {
         VcRange *x = &g_array_index(all, VcRange, i);
         bool is_ring = false;
-        for (unsigned k = 0; k < nr; k++) {
-            is_ring |= x->gpa == ring[k].gpa;
+        /* A device with more rings (gpu: cursorq) lists them too; the device leaves them be. */
+        for (unsigned q = 0; q < t->fe->num_queues; q++) {
+            VcRange ring[4];
+            unsigned nr = t->fe->q[q].vq ? vc_vq_ranges(t->fe->q[q].vq, ring) : 0;
+            for (unsigned k = 0; k < nr; k++) {
+                is_ring |= x->gpa == ring[k].gpa;
+            }
         }
         if (!is_ring && x->len) {
             g_array_append_val(out, *x);

@@ -232,42 +232,60 @@ vc_gpu_free(VcGpuDrv *d)
     g_free(d);
 }
 
-bool
-vc_gpu_set_socket(VcGpuDrv *d, int settle_ms, GError **error)
+VcGpuSock *
+vc_gpu_sock_handover(VcFrontend *fe, int settle_ms, GError **error)
 {
     g_autofree VcMsg *req = g_new(VcMsg, 1);
+    VcGpuSock *sock;
     int sv[2];
     bool ok;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "socketpair: %s", g_strerror(errno));
-        return false;
+        return NULL;
     }
-    vc_gpu_sock_free(d->sock);
-    d->sock = vc_gpu_sock_new(sv[0], 1u << 20);
-    if (!d->sock) {
+    sock = vc_gpu_sock_new(sv[0], 1u << 20);
+    if (!sock) {
         close(sv[0]);
         close(sv[1]);
         g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "gpu socket: out of memory");
-        return false;
+        return NULL;
     }
-    d->sock->timeout_ms = d->fe->timeout_ms;
-    if (vc_gpu_sock_start(d->sock) < 0) {
+    sock->timeout_ms = fe->timeout_ms;
+    if (vc_gpu_sock_start(sock) < 0) {
         g_set_error(error, VC_SIM_ERROR, VC_ERROR_RESOURCE, "gpu socket: no serving thread");
         close(sv[1]);
-        return false;
+        vc_gpu_sock_free(sock);
+        return NULL;
     }
     /* hw/virtio/vhost-user.c vhost_user_gpu_set_socket(): one fd, the other end of a pair. */
-    vc_msg_init(req, VHOST_USER_GPU_SET_SOCKET, vc_fe_want_ack(d->fe));
+    vc_msg_init(req, VHOST_USER_GPU_SET_SOCKET, vc_fe_want_ack(fe));
     req->fds[0] = sv[1];
     req->nfds = 1;
-    ok = vc_fe_request(d->fe, req, NULL, error);
+    ok = vc_fe_request(fe, req, NULL, error);
     close(sv[1]);
-    if (ok && settle_ms > 0 &&
-        vc_gpu_sock_wait(d->sock, VHOST_USER_GPU_GET_PROTOCOL_FEATURES, 0, settle_ms)) {
-        vc_gpu_sock_wait(d->sock, VHOST_USER_GPU_SET_PROTOCOL_FEATURES, 0, settle_ms);
+    if (!ok) {
+        vc_gpu_sock_free(sock);
+        return NULL;
     }
-    return ok;
+    if (settle_ms > 0 &&
+        vc_gpu_sock_wait(sock, VHOST_USER_GPU_GET_PROTOCOL_FEATURES, 0, settle_ms)) {
+        vc_gpu_sock_wait(sock, VHOST_USER_GPU_SET_PROTOCOL_FEATURES, 0, settle_ms);
+    }
+    return sock;
+}
+
+bool
+vc_gpu_set_socket(VcGpuDrv *d, int settle_ms, GError **error)
+{
+    VcGpuSock *sock = vc_gpu_sock_handover(d->fe, settle_ms, error);
+
+    if (!sock) {
+        return false;
+    }
+    vc_gpu_sock_free(d->sock);
+    d->sock = sock;
+    return true;
 }
 
 int
@@ -299,6 +317,8 @@ vc_gpu_submit(VcGpuDrv *d, unsigned queue, const void *cmd, uint32_t len, uint32
         c->type = le32toh(h.type);
         c->req.len = c->req_len = len;
         c->resp.len = resp_len;
+        c->req_hi = MAX(c->req_hi, len);
+        c->resp_hi = MAX(c->resp_hi, resp_len);
         if (resp_len) {
             vc_gmem_fill(d->fe->gm, c->resp.gpa, resp_len, VC_GMEM_GUARD);
         }
@@ -458,7 +478,8 @@ vc_gpu_skip_ranges(const VcGpuDrv *d, GArray *out)
         }
     }
     for (unsigned i = 0; i < d->n + d->ncur; i++) {
-        VcRange r[2] = {{d->cmd[i].req.gpa, VC_GPU_REQ_MAX}, {d->cmd[i].resp.gpa, VC_GPU_RESP_MAX}};
+        VcRange r[2] = {{d->cmd[i].req.gpa, d->cmd[i].req_hi},
+                        {d->cmd[i].resp.gpa, d->cmd[i].resp_hi}};
         g_array_append_vals(out, r, 2);
     }
     for (unsigned i = 0; i < d->npages; i++) {
@@ -491,6 +512,11 @@ gpu_t_create(VcFrontend *fe, unsigned q, unsigned n, GError **error)
     d = vc_gpu_new(fe, n, 0, error);
     if (!d) {
         return NULL;
+    }
+    /* Every request of the traffic has this shape: its buffers are known before it is posted. */
+    for (unsigned i = 0; i < d->n; i++) {
+        d->cmd[i].req_hi = sizeof(struct virtio_gpu_ctrl_hdr);
+        d->cmd[i].resp_hi = DISPLAY_INFO_LEN;
     }
     /* QEMU hands the socket over before the device runs (vhost_user_gpu_set_status()). */
     if (!vc_gpu_set_socket(d, 500, error)) {

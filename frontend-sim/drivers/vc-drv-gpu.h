@@ -47,6 +47,8 @@ typedef struct VcGpuCmd {
     unsigned queue;        /* VC_GPU_CTRLQ or VC_GPU_CURSORQ */
     uint32_t type;         /* the command's type */
     uint32_t req_len;
+    uint32_t req_hi;       /* the most request bytes this slot ever held */
+    uint32_t resp_hi;      /* the most response bytes it ever offered */
     bool posted;           /* handed to the device, not yet returned */
     bool done;             /* returned since it was last submitted */
     uint32_t used_len;
@@ -139,6 +141,21 @@ void vc_gpu_free(VcGpuDrv *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VcGpuDrv, vc_gpu_free)
 
 /**
+ * vc_gpu_sock_handover:
+ * @fe: a connected front end; its device need not be started (QEMU hands
+ *      the socket over before the rings start)
+ * @settle_ms: how long to wait for the back end's protocol feature handshake
+ *
+ * What vc_gpu_set_socket() does, without a driver: the socketpair, our end
+ * served by its own thread, the other end sent with
+ * VHOST_USER_GPU_SET_SOCKET, the wait for the handshake.
+ *
+ * Returns: (transfer full): our end (set it as d->sock), or NULL with
+ * @error set.
+ */
+VcGpuSock *vc_gpu_sock_handover(VcFrontend *fe, int settle_ms, GError **error);
+
+/**
  * vc_gpu_set_socket:
  * Makes a socketpair, keeps one end as d->sock served by its own thread
  * (vc_gpu_sock_start(): the back end gets its answers whatever the driver
@@ -207,7 +224,13 @@ unsigned vc_gpu_fb_entries(const VcGpuDrv *d, struct virtio_gpu_mem_entry *e, un
 /** vc_gpu_in_flight: Returns: slots of @queue posted and not returned. */
 unsigned vc_gpu_in_flight(const VcGpuDrv *d, unsigned queue);
 
-/** vc_gpu_skip_ranges: appends every buffer the driver owns (a guard scan skips them). */
+/**
+ * vc_gpu_skip_ranges: appends every buffer the driver owns (a guard scan
+ * skips them): rings, framebuffer pages, and of each command slot the
+ * bytes it ever used (request, response offered), not its whole capacity,
+ * so that checks taking these ranges for the device's buffers (dirty log,
+ * postcopy) see only what a device may touch.
+ */
 void vc_gpu_skip_ranges(const VcGpuDrv *d, GArray *out);
 
 /*
