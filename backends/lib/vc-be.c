@@ -825,6 +825,20 @@ h_u64_request(VcBe *be, VcMsg *m, VcMsg *reply)
     return VC_BE_OK;
 }
 
+/* Requests a device serves with the fd they carry (GPU_SET_SOCKET). */
+static VcBeResult
+h_fd_request(VcBe *be, VcMsg *m, VcMsg *reply)
+{
+    if (!be->dev.fd_request) {
+        vc_be_note(be, "rejected %s: not supported",
+                   vc_msg_short_name(VC_CHAN_MAIN, m->hdr.request));
+        return VC_BE_REJECT;
+    }
+    return be->dev.fd_request(be, m->hdr.request, vc_msg_take_fd(m, 0), be->dev.opaque) < 0
+               ? VC_BE_REJECT
+               : VC_BE_OK;
+}
+
 static VcBeResult
 h_set_backend_req_fd(VcBe *be, VcMsg *m, VcMsg *reply)
 {
@@ -864,6 +878,12 @@ static int64_t
 config_range(VcBe *be, uint32_t offset, uint32_t size)
 {
     uint64_t off = offset;
+    uint32_t len = be->dev.config_len;
+
+    /* Mutant gpu-config-short: once features are acked, the space loses num_capsets. */
+    if (be->mutant == VC_MUT_GPU_CONFIG_SHORT && be->features && len > 12) {
+        len = 12;
+    }
 
     if (be->mutant == VC_MUT_CONFIG_OFFSET_0X100) {
         if (off < 0x100) {
@@ -871,7 +891,7 @@ config_range(VcBe *be, uint32_t offset, uint32_t size)
         }
         off -= 0x100;
     }
-    if (off > be->dev.config_len || size > be->dev.config_len - off) {
+    if (off > len || size > len - off) {
         return -1;
     }
     return (int64_t)off;
@@ -1221,6 +1241,7 @@ static const VcBeHandler handlers[VHOST_USER_MAX] = {
     [VHOST_USER_SEND_RARP] = h_u64_request,
     [VHOST_USER_NET_SET_MTU] = h_u64_request,
     [VHOST_USER_SET_BACKEND_REQ_FD] = h_set_backend_req_fd,
+    [VHOST_USER_GPU_SET_SOCKET] = h_fd_request,
     [VHOST_USER_IOTLB_MSG] = h_iotlb_msg,
     [VHOST_USER_GET_CONFIG] = h_get_config,
     [VHOST_USER_SET_CONFIG] = h_set_config,
@@ -1639,35 +1660,16 @@ vc_be_serve(VcBe *be, int sock, int stop_fd)
 {
     struct pollfd pfd[4 + VC_BE_MAX_QUEUES + VC_BE_MAX_WATCHES];
     int tag[4 + VC_BE_MAX_QUEUES + VC_BE_MAX_WATCHES];
-    unsigned spins = 0;
-    bool busy = false;
     int ret = 0;
 
     conn_reset(be);
     be->sock = sock;
     be->connections++;
     for (;;) {
-        int64_t now;
-        int timeout;
+        int64_t now = vc_now_ms();
+        int timeout = next_timeout(be, now);
         unsigned n = 0;
         int r;
-
-        /*
-         * Busy polling (NOFD rings): between two looks at the fds and timers, 31 turns
-         * serve the rings alone, since a poll() and a clock read per turn cost more than
-         * the rings they serve (the bench's --null ceiling).
-         */
-        if (busy && (++spins & 31) != 0) {
-            for (unsigned q = 0; q < be->dev.num_queues; q++) {
-                if (be->vq[q].kick_nofd) {
-                    vc_be_vring_process(be, &be->vq[q]);
-                }
-            }
-            continue;
-        }
-        busy = false;
-        now = vc_now_ms();
-        timeout = next_timeout(be, now);
 
         pfd[n] = (struct pollfd){.fd = sock, .events = POLLIN};
         tag[n++] = TAG_SOCK;
@@ -1697,7 +1699,6 @@ vc_be_serve(VcBe *be, int sock, int stop_fd)
             /* A NOFD ring is busy-polled while it can run. */
             if (vq->kick_nofd && vc_be_vring_runnable(be, vq)) {
                 timeout = 0;
-                busy = true;
             }
         }
         r = poll(pfd, n, timeout);

@@ -153,6 +153,9 @@ typedef struct VcBeOption {
  *              and whose flags are 0 or 1; returns 0 or -errno (refused)
  * @u64_request: (nullable): SEND_RARP and NET_SET_MTU (payload @v);
  *               returns 0 or -errno (refused)
+ * @fd_request: (nullable): VHOST_USER_GPU_SET_SOCKET with its one fd: the
+ *              device owns @fd from then on (closes it when refusing);
+ *              returns 0 or -errno (refused)
  * @state_save: (nullable): writes the device part of the migration state
  *              into @buf (at most @cap bytes); returns its length
  * @state_load: (nullable): checks the device part (@apply false), or
@@ -186,6 +189,7 @@ typedef struct VcBeDevice {
     int (*set_config)(VcBe *be, uint32_t offset, const uint8_t *data, uint32_t size,
                       uint32_t flags, void *opaque);
     int (*u64_request)(VcBe *be, uint32_t request, uint64_t v, void *opaque);
+    int (*fd_request)(VcBe *be, uint32_t request, int fd, void *opaque);
     size_t (*state_save)(VcBe *be, uint8_t *buf, size_t cap, void *opaque);
     int (*state_load)(VcBe *be, const uint8_t *buf, size_t len, bool apply, void *opaque);
     uint64_t shm_size;

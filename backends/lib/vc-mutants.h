@@ -296,6 +296,18 @@
       "SEND_RARP is acked but no RARP frame is sent [net]")                                      \
     X(MTU_ACCEPT_ANY, "mtu-accept-any", "VU-NET-02",                                             \
       "NET_SET_MTU accepts any value (0 and 70000 too) [net]")                                   \
+    X(GPU_WRONG_RESP_TYPE, "gpu-wrong-resp-type", "VIO-GPU-001",                                 \
+      "a successful RESOURCE_DETACH_BACKING is answered with its own type, not OK_NODATA [gpu]") \
+    X(GPU_ACCEPT_BAD_ID, "gpu-accept-bad-id", "VIO-GPU-002",                                     \
+      "commands naming a resource id never created are answered OK_NODATA [gpu]")                \
+    X(GPU_PIXELS_OFF, "gpu-pixels-off", "VIO-GPU-003",                                           \
+      "the pixels of VHOST_USER_GPU_UPDATE have red and blue swapped [gpu]")                     \
+    X(GPU_FENCE_DROPPED, "gpu-fence-dropped", "VIO-GPU-004",                                     \
+      "fenced commands' responses copy fence_id but not VIRTIO_GPU_FLAG_FENCE [gpu]")            \
+    X(GPU_CONFIG_SHORT, "gpu-config-short", "VIO-GPU-005",                                       \
+      "after SET_FEATURES the config space is 12 bytes: GET_CONFIG of 16 gets no payload [gpu]") \
+    X(GPU_SOCKET_BAD_SIZE, "gpu-socket-bad-size", "VIO-GPU-006",                                 \
+      "VHOST_USER_GPU_SCANOUT is sent with size 16 (4 bytes of padding), not 12 [gpu]")          \
     X(FS_INIT_BAD_MAJOR, "fs-init-bad-major", "VIO-FS-001",                                      \
       "FUSE_INIT 7.x is answered with major 8 [fs]")                                             \
     X(FS_READ_CORRUPT, "fs-read-corrupt", "VIO-FS-002",                                          \
