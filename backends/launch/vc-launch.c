@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -164,8 +165,16 @@ vc_launch_install_cleanup(void)
 static void
 child_setup(gpointer data)
 {
+    pid_t parent = (pid_t)GPOINTER_TO_INT(data);
+
     /* Own process group: a stop reaches whatever the daemon forks. */
     setpgid(0, 0);
+    /* A harness killed outright (SIGKILL, a CI timeout) cannot clean up: the kernel stops
+     * the daemon instead. Checked against a parent that died before this line. */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) {
+        _exit(127);
+    }
 }
 
 static char *
@@ -395,7 +404,7 @@ spawn(VcDaemon *d, char *const *argv, int child_fd, GError **error)
     GSubprocess *p;
 
     g_subprocess_launcher_set_stdout_file_path(l, d->log_path);
-    g_subprocess_launcher_set_child_setup(l, child_setup, NULL, NULL);
+    g_subprocess_launcher_set_child_setup(l, child_setup, GINT_TO_POINTER((int)getpid()), NULL);
     if (child_fd >= 0) {
         g_subprocess_launcher_take_fd(l, child_fd, FD_IN_CHILD);
     }
@@ -852,7 +861,7 @@ vc_run_capture(char *const *argv, int timeout_ms, char **out, int *status, GErro
         /* stdout only: stderr goes to our stderr's sink (a log file is not needed here). */
         g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
         g_subprocess_launcher_set_stdout_file_path(l, d->log_path);
-        g_subprocess_launcher_set_child_setup(l, child_setup, NULL, NULL);
+        g_subprocess_launcher_set_child_setup(l, child_setup, GINT_TO_POINTER((int)getpid()), NULL);
         d->proc = g_subprocess_launcher_spawnv(l, (const char *const *)argv, error);
     }
     if (!d->proc) {
