@@ -83,6 +83,7 @@ typedef struct Loop {
     uint64_t t0, done0, bytes0, kicks0, calls0, idle0;
     uint64_t t_stop, done1, bytes1, kicks1, calls1, idle1;
     uint64_t idle_ticks;       /* time in loop turns that found nothing to do */
+    int64_t mono0, mono1;      /* CLOCK_MONOTONIC at t0 and t_stop, in microseconds */
     uint64_t prog_t, prog_done;
     int err;
     char why[256];
@@ -441,6 +442,7 @@ phase(Loop *l, uint64_t now)
     if (!l->measuring && (now >= l->t_measure || l->fixed)) {
         l->measuring = true;
         l->t0 = now;
+        l->mono0 = g_get_monotonic_time();
         l->idle0 = l->idle_ticks;
         snapshot(l, &l->done0, &l->bytes0, &l->kicks0, &l->calls0);
         vc_hist_reset(&l->hist);
@@ -456,6 +458,7 @@ phase(Loop *l, uint64_t now)
         }
         if (over) {
             l->t_stop = now;
+            l->mono1 = g_get_monotonic_time();
             l->idle1 = l->idle_ticks;
             snapshot(l, &l->done1, &l->bytes1, &l->kicks1, &l->calls1);
             return true;
@@ -902,7 +905,14 @@ measure(const VcBenchEnv *env, const VcBenchCase *c, VcFrontend *fe, Loop *l, co
 static void
 fill_result(const Loop *l, VcBenchResult *res)
 {
-    double npt = vc_bench_ns_per_tick();
+    /*
+     * The measured time comes from the monotonic clock, and ticks are turned into
+     * nanoseconds at the rate seen over the whole measurement: a start-up calibration
+     * over a few milliseconds is off when the machine preempts us during it.
+     */
+    double npt = l->t_stop > l->t0 && l->mono1 > l->mono0
+                     ? (double)(l->mono1 - l->mono0) * 1e3 / (double)(l->t_stop - l->t0)
+                     : vc_bench_ns_per_tick();
     uint64_t req = l->done1 - l->done0;
 
     res->seconds = (double)(l->t_stop - l->t0) * npt / 1e9;
