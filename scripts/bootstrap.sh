@@ -21,11 +21,13 @@ esac
 # Debian packages the build and the tests need.
 packages="gcc meson ninja-build pkg-config python3 libglib2.0-dev libjson-glib-dev libpcap-dev \
 check valgrind"
-# traces/: tshark runs the Wireshark dissector test (traces-tshark); qemu-system-common
-# (qemu-storage-daemon, virtiofsd) and dpdk (dpdk-testpmd) replay the committed QEMU
-# samples (traces-samples). Without them those tests skip. Recording new samples
+# The third-party daemons of the launch recipes (backends/recipes): the matrix suite runs
+# every check against them, and traces-samples replays the committed QEMU samples with them.
+# qemu-system-common: qemu-storage-daemon, virtiofsd; qemu-system-gui: vhost-user-gpu;
+# dpdk-dev: dpdk-testpmd (the dpdk package has the libraries). tshark runs the Wireshark
+# dissector test. Without them those tests skip. Recording new samples
 # (traces/capture-qemu.sh) also needs qemu-system-x86.
-packages="$packages tshark qemu-system-common dpdk"
+packages="$packages tshark qemu-system-common qemu-system-gui dpdk dpdk-dev"
 
 missing=""
 for p in $packages; do
@@ -62,8 +64,9 @@ run)
         --backend ./build/backends/vhost-user-rng-ref
     ;;
 test)
-    # The whole suite, then the same under valgrind (the harness must stay clean).
+    # The whole suite, then the same under valgrind (the harness must stay clean). The
+    # third-party matrix runs once, without valgrind: it judges the daemons, not the harness.
     meson test -C build --print-errorlogs "$@"
-    exec meson test -C build --setup valgrind --print-errorlogs "$@"
+    exec meson test -C build --setup valgrind --no-suite matrix --print-errorlogs "$@"
     ;;
 esac
