@@ -177,13 +177,34 @@ inband_num_zero(VcCtx *ctx)
     if (!t) {
         return vc_ctx_done(ctx);
     }
+    unsigned q;
+
     n = judge_channel(ctx, t->fe, 0, judge_call_num_zero);
-    if (!ctx->violated && t->fe->inband_calls[vc_chk_queue(t)] == 0) {
+    q = vc_chk_queue(t);
+    if (!ctx->violated && t->fe->inband_calls[q] == 0) {
         return vc_ctx_skip(ctx, "inconclusive: no BACKEND_VRING_CALL came (%u channel messages)",
                            n);
     }
-    vc_ctx_note(ctx, "%" G_GUINT64_FORMAT " in-band calls, num 0 in each",
-                t->fe->inband_calls[vc_chk_queue(t)]);
+    /* The error notifier in band too: no err fd, then a descriptor outside guest memory. */
+    if (!ctx->violated) {
+        g_autofree VcMsg *req = g_new(VcMsg, 1);
+        int64_t until;
+
+        vc_msg_init(req, VHOST_USER_SET_VRING_ERR, vc_fe_want_ack(t->fe));
+        req->payload.u64 = q | VHOST_USER_VRING_NOFD_MASK;
+        vc_msg_set_size(VC_CHAN_MAIN, req);
+        VC_TRY(ctx, vc_fe_request(t->fe, req, NULL, VC_ERR(ctx)));
+        vc_traffic_poison_next(t, 0x7e0000000000ull);
+        vc_traffic_post(t, 1);
+        vc_vq_notify(t->vq);
+        until = g_get_monotonic_time() + (int64_t)vc_ctx_wait_ms(ctx) * 1000;
+        while (t->fe->inband_errs[q] == 0 && g_get_monotonic_time() < until) {
+            vc_fe_service(t->fe, 20);
+        }
+        judge_channel(ctx, t->fe, 0, judge_call_num_zero);
+    }
+    vc_ctx_note(ctx, "%" G_GUINT64_FORMAT " in-band calls and %" G_GUINT64_FORMAT " in-band "
+                "errors, num 0 in each", t->fe->inband_calls[q], t->fe->inband_errs[q]);
     return vc_ctx_done(ctx);
 }
 
