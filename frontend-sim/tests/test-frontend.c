@@ -597,6 +597,48 @@ expect_backend_ack(int ch, uint32_t request, uint64_t status)
     ck_assert_uint_eq(m->nfds, 0);
 }
 
+/* The back-end requests real daemons here never send: each is answered as QEMU would. */
+START_TEST(backend_channel_every_request)
+{
+    Fix f;
+    int ch;
+
+    fix_init(&f);
+    ch = open_backend_channel(&f);
+    f.fe->pfeatures |= PF(SHARED_OBJECT) | PF(INBAND_NOTIFICATIONS) | PF(HOST_NOTIFIER) |
+                       PF(BACKEND_SEND_FD);
+
+    /* SHARED_OBJECT_ADD and _REMOVE (a UUID): acked 0; LOOKUP of an unknown UUID: 1. */
+    be_send(ch, VHOST_USER_BACKEND_SHARED_OBJECT_ADD, 0x9, 16, 0x5a5a);
+    be_send(ch, VHOST_USER_BACKEND_SHARED_OBJECT_REMOVE, 0x9, 16, 0x5a5a);
+    be_send(ch, VHOST_USER_BACKEND_SHARED_OBJECT_LOOKUP, 0x9, 16, 0x1234);
+    ck_assert_uint_eq(vc_fe_service(f.fe, 200), 3);
+    expect_backend_ack(ch, VHOST_USER_BACKEND_SHARED_OBJECT_ADD, 0);
+    expect_backend_ack(ch, VHOST_USER_BACKEND_SHARED_OBJECT_REMOVE, 0);
+    expect_backend_ack(ch, VHOST_USER_BACKEND_SHARED_OBJECT_LOOKUP, 1);
+
+    /* VRING_HOST_NOTIFIER_MSG (u64 index, size, offset) without an fd: the area is removed. */
+    be_send(ch, VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG, 0x9, 24,
+            0 | VHOST_USER_VRING_NOFD_MASK);
+    ck_assert_uint_eq(vc_fe_service(f.fe, 200), 1);
+    expect_backend_ack(ch, VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG, 0);
+
+    /* In-band VRING_ERR: counted for its ring and acked 0. */
+    be_send(ch, VHOST_USER_BACKEND_VRING_ERR, 0x9, 8, 2);
+    ck_assert_uint_eq(vc_fe_service(f.fe, 200), 1);
+    expect_backend_ack(ch, VHOST_USER_BACKEND_VRING_ERR, 0);
+    ck_assert_uint_eq(f.fe->inband_errs[2], 1);
+
+    /* An IOTLB miss with no IOMMU negotiated is refused. */
+    be_send(ch, VHOST_USER_BACKEND_IOTLB_MSG, 0x9, 32, 0x1000);
+    ck_assert_uint_eq(vc_fe_service(f.fe, 200), 1);
+    expect_backend_ack(ch, VHOST_USER_BACKEND_IOTLB_MSG, 1);
+    be_nothing_more(ch);
+    close(ch);
+    fix_fini(&f);
+}
+END_TEST
+
 START_TEST(backend_channel)
 {
     Fix f;
@@ -755,6 +797,7 @@ frontend_suite(void)
     tc = tcase_create("backend-channel");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, backend_channel);
+    tcase_add_test(tc, backend_channel_every_request);
     tcase_add_test(tc, backend_channel_while_waiting);
     tcase_add_test(tc, backend_channel_hangup);
     tcase_add_test(tc, backend_channel_acked);
