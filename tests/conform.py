@@ -33,31 +33,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import Tap  # noqa: E402
+
 VALGRIND = ["valgrind", "--quiet", "--error-exitcode=3", "--leak-check=full",
             "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
             "--trace-children=no", "--child-silent-after-fork=yes"]
 UNDER_VALGRIND = os.environ.get("VC_VALGRIND") == "1"
 RUN_TIMEOUT = 900 if UNDER_VALGRIND else 240
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-        print("TAP version 13", flush=True)
-
-    def plan(self, n):
-        print(f"1..{n}", flush=True)
-
-    def result(self, ok, text, detail=None):
-        self.n += 1
-        if not ok:
-            self.failed += 1
-        text = text.replace("#", "(hash)")
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {text}", flush=True)
-        if detail and not ok:
-            for line in str(detail).splitlines()[-15:]:
-                print(f"# {line}", flush=True)
 
 
 def conform(exe, *args, timeout=RUN_TIMEOUT):

@@ -32,29 +32,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from taplib import Tap  # noqa: E402
+
 RUN_TIMEOUT = 1500
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-        print("TAP version 13", flush=True)
-
-    def plan(self, n):
-        print(f"1..{n}", flush=True)
-
-    def result(self, ok, text, detail=None):
-        self.n += 1
-        self.failed += not ok
-        print(f"{'ok' if ok else 'not ok'} {self.n} - {text.replace('#', '(hash)')}", flush=True)
-        if detail and not ok:
-            for line in str(detail).splitlines()[-12:]:
-                print(f"# {line}", flush=True)
-
-    def note(self, text):
-        for line in text.splitlines():
-            print(f"# {line}", flush=True)
 
 
 def private_tmp():
@@ -115,7 +96,7 @@ def cannot_run_here(p):
 
 
 def mode_run(exe, recipe, expected, *extra):
-    tap = Tap()
+    tap = Tap(detail_lines=12)
     exp = read_expected(expected)
     tmp = private_tmp()
     with tempfile.TemporaryDirectory(prefix="vc-matrix-report-") as d:
@@ -198,7 +179,7 @@ def mode_run(exe, recipe, expected, *extra):
 
 
 def mode_interrupt(exe, recipe, signame):
-    tap = Tap()
+    tap = Tap(detail_lines=12)
     sig = {"INT": signal.SIGINT, "TERM": signal.SIGTERM}[signame]
     tmp = private_tmp()
     # Long enough to be caught in the middle: the whole catalog.

@@ -93,54 +93,7 @@ typedef struct VcBeChanWait {
     int64_t deadline;
 } VcBeChanWait;
 
-/* vhost-user.rst "Inflight I/O tracking": the per-queue regions. */
-typedef struct VcInflightDescSplit {
-    uint8_t inflight;
-    uint8_t padding[5];
-    uint16_t next;
-    uint64_t counter;
-} VcInflightDescSplit;
-
-typedef struct VcInflightSplit {
-    uint64_t features;
-    uint16_t version;
-    uint16_t desc_num;
-    uint16_t last_batch_head;
-    uint16_t used_idx;
-    VcInflightDescSplit desc[];
-} VcInflightSplit;
-
-typedef struct VcInflightDescPacked {
-    uint8_t inflight;
-    uint8_t padding;
-    uint16_t next;
-    uint16_t last;
-    uint16_t num;
-    uint64_t counter;
-    uint16_t id;
-    uint16_t flags;
-    uint32_t len;
-    uint64_t addr;
-} VcInflightDescPacked;
-
-typedef struct VcInflightPacked {
-    uint64_t features;
-    uint16_t version;
-    uint16_t desc_num;
-    uint16_t free_head;
-    uint16_t old_free_head;
-    uint16_t used_idx;
-    uint16_t old_used_idx;
-    uint8_t used_wrap_counter;
-    uint8_t old_used_wrap_counter;
-    uint8_t padding[7];
-    VcInflightDescPacked desc[];
-} VcInflightPacked;
-
-_Static_assert(sizeof(VcInflightDescSplit) == 16, "DescStateSplit is 16 bytes");
-_Static_assert(sizeof(VcInflightSplit) == 16, "QueueRegionSplit header is 16 bytes");
-_Static_assert(sizeof(VcInflightDescPacked) == 32, "DescStatePacked is 32 bytes");
-_Static_assert(sizeof(VcInflightPacked) == 32, "QueueRegionPacked header is 32 bytes");
+/* The inflight regions' layouts (VcInflightSplit, VcInflightPacked...) are in vc-proto.h. */
 
 /** VcBeVring: one virtqueue, split or packed. */
 typedef struct VcBeVring {

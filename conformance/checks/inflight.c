@@ -10,7 +10,6 @@
  * requests in flight inconclusive (SKIP), never FAIL.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,57 +24,9 @@
 #define NFAST 4
 #define PF_INF VC_PF(INFLIGHT_SHMFD)
 
-/* vhost-user.rst "Inflight I/O tracking", split layout (little-endian). */
-typedef struct __attribute__((packed)) DescStateSplit {
-    uint8_t inflight;
-    uint8_t padding[5];
-    uint16_t next;
-    uint64_t counter;
-} DescStateSplit;
-
-typedef struct __attribute__((packed)) QueueRegionSplit {
-    uint64_t features;
-    uint16_t version;
-    uint16_t desc_num;
-    uint16_t last_batch_head;
-    uint16_t used_idx;
-    DescStateSplit desc[];
-} QueueRegionSplit;
-
-/* Packed layout. */
-typedef struct DescStatePacked {
-    uint8_t inflight;
-    uint8_t padding;
-    uint16_t next;
-    uint16_t last;
-    uint16_t num;
-    uint64_t counter;
-    uint16_t id;
-    uint16_t flags;
-    uint32_t len;
-    uint64_t addr;
-} DescStatePacked;
-
-/* Natural alignment, as the spec writes it: desc[] starts at 32. */
-typedef struct QueueRegionPacked {
-    uint64_t features;
-    uint16_t version;
-    uint16_t desc_num;
-    uint16_t free_head;
-    uint16_t old_free_head;
-    uint16_t used_idx;
-    uint16_t old_used_idx;
-    uint8_t used_wrap_counter;
-    uint8_t old_used_wrap_counter;
-    uint8_t padding[7];
-    DescStatePacked desc[];
-} QueueRegionPacked;
-
-_Static_assert(sizeof(DescStatePacked) == 32, "DescStatePacked is 32 bytes");
-_Static_assert(sizeof(QueueRegionPacked) == 32, "QueueRegionPacked header is 32 bytes");
-_Static_assert(offsetof(QueueRegionPacked, desc) == 32, "desc[] starts at 32");
-_Static_assert(sizeof(DescStateSplit) == 16, "DescStateSplit is 16 bytes");
-_Static_assert(sizeof(QueueRegionSplit) == 16, "QueueRegionSplit header is 16 bytes");
+/* The regions' layouts: VcInflightSplit and VcInflightPacked of vc-proto.h. */
+_Static_assert(sizeof(VcInflightDescSplit) == 16, "VcInflightDescSplit is 16 bytes");
+_Static_assert(sizeof(VcInflightSplit) == 16, "VcInflightSplit header is 16 bytes");
 
 /* One test set-up: a started blk device with an inflight buffer and a request pool. */
 typedef struct Inf {
@@ -245,10 +196,10 @@ static const uint8_t *
 region0(const Inf *x)
 {
     size_t per = x->fe->inflight.num_queues ? x->map_len / x->fe->inflight.num_queues : 0;
-    size_t need = is_packed(x) ? sizeof(QueueRegionPacked) +
-                                     (size_t)x->fe->cfg.ring_size * sizeof(DescStatePacked)
-                               : sizeof(QueueRegionSplit) +
-                                     (size_t)x->fe->cfg.ring_size * sizeof(DescStateSplit);
+    size_t need = is_packed(x) ? sizeof(VcInflightPacked) +
+                                     (size_t)x->fe->cfg.ring_size * sizeof(VcInflightDescPacked)
+                               : sizeof(VcInflightSplit) +
+                                     (size_t)x->fe->cfg.ring_size * sizeof(VcInflightDescSplit);
 
     return per >= need ? x->map : NULL;
 }
@@ -261,8 +212,8 @@ inflight_marked(const Inf *x)
     unsigned n = 0;
 
     for (unsigned i = 0; r && i < x->fe->cfg.ring_size; i++) {
-        n += is_packed(x) ? ((const QueueRegionPacked *)r)->desc[i].inflight == 1
-                          : ((const QueueRegionSplit *)r)->desc[i].inflight == 1;
+        n += is_packed(x) ? ((const VcInflightPacked *)r)->desc[i].inflight == 1
+                          : ((const VcInflightSplit *)r)->desc[i].inflight == 1;
     }
     return n;
 }
@@ -274,10 +225,10 @@ region_used(const Inf *x)
     const uint8_t *r = region0(x);
 
     if (is_packed(x)) {
-        const QueueRegionPacked *p = (const QueueRegionPacked *)r;
+        const VcInflightPacked *p = (const VcInflightPacked *)r;
         return (uint16_t)(le16toh(p->used_idx) | (p->used_wrap_counter ? 0x8000 : 0));
     }
-    return le16toh(((const QueueRegionSplit *)r)->used_idx);
+    return le16toh(((const VcInflightSplit *)r)->used_idx);
 }
 
 static VcVerdict
@@ -352,10 +303,10 @@ inflight_layout(VcCtx *ctx)
     want_packed = ((size_t)32 + 32 * qs + 63) & ~(size_t)63;
     if (is_packed(&x)) {
         vc_expect(ctx, per >= want_packed, "per-queue region of %zu bytes, smaller than a "
-                  "QueueRegionPacked for %u descriptors (%zu)", per, qs, want_packed);
+                  "VcInflightPacked for %u descriptors (%zu)", per, qs, want_packed);
     } else {
         vc_expect(ctx, per >= want_split, "per-queue region of %zu bytes, smaller than a "
-                  "QueueRegionSplit for %u descriptors (%zu)", per, qs, want_split);
+                  "VcInflightSplit for %u descriptors (%zu)", per, qs, want_split);
     }
     vc_expect(ctx, x.map_len % MAX(x.fe->inflight.num_queues, 1) == 0,
               "mmap_size %zu is not a whole number of per-queue regions (%u queues)", x.map_len,

@@ -173,29 +173,45 @@ listen_registers(VcCtx *ctx)
     return vc_ctx_done(ctx);
 }
 
+/*
+ * The memory table goes out the postcopy way, SET_MEM_TABLE (@slots false) or one ADD_MEM_REG
+ * per region: the front end checks each reply names the region sent and a base of the
+ * daemon's (a bad one fails the start); here the bases are page aligned and rings work.
+ */
 static VcVerdict
-table_reply_bases(VcCtx *ctx)
+bases_answered(VcCtx *ctx, bool slots)
 {
     VcFeConfig cfg = vc_ctx_config(ctx);
     g_autoptr(VcTraffic) t = NULL;
+    const char *what = slots ? "ADD_MEM_REG" : "SET_MEM_TABLE";
 
-    /* SET_MEM_TABLE, not ADD_MEM_REG (VU-PC-05 covers that). */
-    cfg.no_mem_slots = true;
+    cfg.no_mem_slots = !slots;
     t = pc_open(ctx, &cfg, false);
     if (!t) {
         return vc_ctx_done(ctx);
     }
-    for (unsigned i = 0; i < t->fe->gm->n_regions; i++) {
-        vc_expect(ctx, t->fe->pc_base[i] % PAGE == 0, "region %u: the daemon's base 0x%"
-                  G_GINT64_MODIFIER "x is not page aligned", i, t->fe->pc_base[i]);
+    if (slots && (!vc_fe_has_pfeature(t->fe, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) ||
+                  !t->fe->profile->mem_slots)) {
+        return vc_ctx_skip(ctx, "memory went out with SET_MEM_TABLE (no CONFIGURE_MEM_SLOTS)");
     }
-    vc_expect(ctx, vc_chk_round(ctx, t, N) == N, "after the postcopy memory table, requests "
-              "did not complete");
+    for (unsigned i = 0; i < t->fe->gm->n_regions; i++) {
+        vc_expect(ctx, t->fe->pc_base[i] != 0 && t->fe->pc_base[i] % PAGE == 0,
+                  "region %u: the %s reply names base 0x%" G_GINT64_MODIFIER "x, not a page "
+                  "of the daemon's", i, what, t->fe->pc_base[i]);
+    }
+    vc_expect(ctx, vc_chk_round(ctx, t, N) == N, "after the postcopy %s, requests did not "
+              "complete", what);
     if (!vc_ctx_failed(ctx)) {
-        vc_ctx_note(ctx, "SET_MEM_TABLE answered with %u bases (e.g. 0x%" G_GINT64_MODIFIER "x)",
-                    t->fe->gm->n_regions, t->fe->pc_base[0]);
+        vc_ctx_note(ctx, "%s answered with the daemon's bases (%u regions, e.g. 0x%"
+                    G_GINT64_MODIFIER "x)", what, t->fe->gm->n_regions, t->fe->pc_base[0]);
     }
     return vc_ctx_done(ctx);
+}
+
+static VcVerdict
+table_reply_bases(VcCtx *ctx)
+{
+    return bases_answered(ctx, false);
 }
 
 static VcVerdict
@@ -226,28 +242,7 @@ no_fault_before_ack(VcCtx *ctx)
 static VcVerdict
 add_reg_reply_base(VcCtx *ctx)
 {
-    VcFeConfig cfg = vc_ctx_config(ctx);
-    g_autoptr(VcTraffic) t = NULL;
-
-    t = pc_open(ctx, &cfg, false);
-    if (!t) {
-        return vc_ctx_done(ctx);
-    }
-    if (!vc_fe_has_pfeature(t->fe, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) ||
-        !t->fe->profile->mem_slots) {
-        return vc_ctx_skip(ctx, "memory went out with SET_MEM_TABLE (no CONFIGURE_MEM_SLOTS)");
-    }
-    for (unsigned i = 0; i < t->fe->gm->n_regions; i++) {
-        vc_expect(ctx, t->fe->pc_base[i] != 0 && t->fe->pc_base[i] % PAGE == 0,
-                  "region %u: ADD_MEM_REG reply base 0x%" G_GINT64_MODIFIER "x", i,
-                  t->fe->pc_base[i]);
-    }
-    vc_expect(ctx, vc_chk_round(ctx, t, N) == N, "after the postcopy ADD_MEM_REGs, requests "
-              "did not complete");
-    if (!vc_ctx_failed(ctx)) {
-        vc_ctx_note(ctx, "each ADD_MEM_REG answered with the region and the daemon's base");
-    }
-    return vc_ctx_done(ctx);
+    return bases_answered(ctx, true);
 }
 
 static VcVerdict

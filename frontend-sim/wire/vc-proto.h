@@ -203,6 +203,59 @@ typedef struct VhostUserInflight {
     uint16_t queue_size;
 } VhostUserInflight;
 
+/*
+ * vhost-user.rst "Inflight I/O tracking": the per-queue regions of the inflight buffer, as the
+ * back end keeps them and a front end may read them (little-endian fields). desc[] starts at
+ * 16 (split) and 32 (packed).
+ */
+typedef struct VcInflightDescSplit {
+    uint8_t inflight;
+    uint8_t padding[5];
+    uint16_t next;
+    uint64_t counter;
+} VcInflightDescSplit;
+
+typedef struct VcInflightSplit {
+    uint64_t features;
+    uint16_t version;
+    uint16_t desc_num;
+    uint16_t last_batch_head;
+    uint16_t used_idx;
+    VcInflightDescSplit desc[];
+} VcInflightSplit;
+
+typedef struct VcInflightDescPacked {
+    uint8_t inflight;
+    uint8_t padding;
+    uint16_t next;
+    uint16_t last;
+    uint16_t num;
+    uint64_t counter;
+    uint16_t id;
+    uint16_t flags;
+    uint32_t len;
+    uint64_t addr;
+} VcInflightDescPacked;
+
+typedef struct VcInflightPacked {
+    uint64_t features;
+    uint16_t version;
+    uint16_t desc_num;
+    uint16_t free_head;
+    uint16_t old_free_head;
+    uint16_t used_idx;
+    uint16_t old_used_idx;
+    uint8_t used_wrap_counter;
+    uint8_t old_used_wrap_counter;
+    uint8_t padding[7];
+    VcInflightDescPacked desc[];
+} VcInflightPacked;
+
+_Static_assert(sizeof(VcInflightDescSplit) == 16, "DescStateSplit is 16 bytes");
+_Static_assert(sizeof(VcInflightSplit) == 16, "QueueRegionSplit header is 16 bytes");
+_Static_assert(sizeof(VcInflightDescPacked) == 32, "DescStatePacked is 32 bytes");
+_Static_assert(sizeof(VcInflightPacked) == 32, "QueueRegionPacked header is 32 bytes");
+
 /* GET_SHARED_OBJECT and BACKEND_SHARED_OBJECT_* payload. */
 typedef struct VhostUserShared {
     uint8_t uuid[16];
