@@ -31,8 +31,22 @@ kick_nofd_polls(VcCtx *ctx)
     got = vc_chk_round(ctx, t, N);
     vc_expect(ctx, got == N, "SET_VRING_KICK with the NOFD bit (poll the ring): %u of %u "
               "published requests completed", got, N);
+    /*
+     * With in-band notifications the front end may also tell a polling ring about new
+     * buffers with VRING_KICK (vhost-user.rst VHOST_USER_VRING_KICK): still served.
+     */
+    if (!ctx->violated && vc_fe_has_pfeature(t->fe, VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS)) {
+        unsigned posted = vc_traffic_post(t, N);
+
+        VC_TRY(ctx, vc_fe_vring_kick_inband(t->fe, vc_chk_queue(t), VC_ERR(ctx)));
+        got = vc_traffic_wait(t, posted, vc_ctx_wait_ms(ctx));
+        vc_expect(ctx, got == posted, "with the NOFD bit and in-band notifications, %u of %u "
+                  "requests announced with VRING_KICK completed", got, posted);
+    }
     if (!ctx->violated) {
-        vc_ctx_note(ctx, "the daemon polled the avail ring");
+        vc_ctx_note(ctx, "the daemon polled the avail ring%s",
+                    vc_fe_has_pfeature(t->fe, VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS)
+                        ? " and took VRING_KICK messages" : "");
     }
     return vc_ctx_done(ctx);
 }
