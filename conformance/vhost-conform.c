@@ -34,6 +34,7 @@ typedef struct Cli {
     char *format;
     char *junit;
     char *json;
+    char *html;
     gboolean list;
     char **only;
     char **skip;
@@ -328,6 +329,7 @@ cli_clear(Cli *cli)
     g_free(cli->format);
     g_free(cli->junit);
     g_free(cli->json);
+    g_free(cli->html);
     g_free(cli->ring_size);
     g_free(cli->host_event);
     g_free(cli->baseline);
@@ -383,6 +385,7 @@ run_checks_with(Cli *cli, int argc, char **argv)
          "--list: text, md or json", "FORMAT"},
         {"junit", 0, 0, G_OPTION_ARG_FILENAME, &cli->junit, "Also write JUnit XML", "FILE"},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &cli->json, "Also write a JSON report", "FILE"},
+        {"html", 0, 0, G_OPTION_ARG_FILENAME, &cli->html, "Also write an HTML report", "FILE"},
         {"list", 0, 0, G_OPTION_ARG_NONE, &cli->list, "Print the check catalog and exit", NULL},
         {"only", 0, 0, G_OPTION_ARG_STRING_ARRAY, &cli->only,
          "Run only these checks (IDs or prefixes such as VU-RING)", "ID,..."},
@@ -616,6 +619,12 @@ run_checks_with(Cli *cli, int argc, char **argv)
             code = code ? code : 99;
         }
         if (cli->json && !vc_report_json(cli->json, &info, (VcResult *)results->data, results->len,
+                                        &err)) {
+            g_printerr("vhost-conform: %s\n", err->message);
+            g_clear_error(&err);
+            code = code ? code : 99;
+        }
+        if (cli->html && !vc_report_html(cli->html, &info, (VcResult *)results->data, results->len,
                                         &err)) {
             g_printerr("vhost-conform: %s\n", err->message);
             g_clear_error(&err);

@@ -96,6 +96,24 @@ bool vc_report_junit(const char *path, const VcRunInfo *run, const VcResult *res
                      GError **error);
 
 /**
+ * vc_report_html:
+ * @path: file to write (replaced atomically)
+ * @run: (nullable): the run's description
+ * @results: (array length=n): the results
+ * @n: how many
+ * @error: set when the file cannot be written
+ *
+ * Writes one self-contained HTML page (no script, no external resource):
+ * the run, the totals and every result, FAIL, ERROR and WARN first, with
+ * reason, spec section, profile, ring layout and trace frame. Every string
+ * is escaped.
+ *
+ * Returns: true on success.
+ */
+bool vc_report_html(const char *path, const VcRunInfo *run, const VcResult *results, guint n,
+                    GError **error);
+
+/**
  * vc_report_json:
  * Writes a JSON document: {"tool", "version", "backend", "started",
  * "seconds", "exit_code", "totals": {...}, "results": [{"id", "spec",

@@ -903,6 +903,41 @@ START_TEST(json_exact)
 }
 END_TEST
 
+/* HTML: escaped, FAIL and WARN before PASS, totals, one file with no external resource. */
+START_TEST(html_page)
+{
+    VcResult r[3] = {
+        mk("VU-HDR-001", VC_MUST, "replies", VC_PASS, "fine", NULL),
+        mk("VU-RING-002", VC_MUST, "ring <b>", VC_FAIL, HOSTILE, "t.pcap#frame=41"),
+        mk("VU-MQ-001", VC_SHOULD, "mq", VC_WARN, "soft", NULL),
+    };
+    g_autofree char *path = tmp_path("report.html");
+    g_autofree char *html = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *fail, *warn, *pass;
+
+    r[1].profile = S("qemu-7.2");
+    r[1].ring = S("packed");
+    ck_assert(vc_report_html(path, &run_info, r, 3, &error));
+    html = slurp(path);
+    ck_assert(g_str_has_prefix(html, "<!DOCTYPE html>"));
+    ck_assert_ptr_nonnull(strstr(html, "fail: 1"));
+    ck_assert_ptr_nonnull(strstr(html, "ring &lt;b&gt;"));
+    ck_assert_ptr_nonnull(strstr(html, "a&lt;b&gt;&amp;c&quot;d&apos;e"));
+    ck_assert_ptr_null(strstr(html, "<b>&c"));
+    ck_assert_ptr_nonnull(strstr(html, "qemu-7.2 packed"));
+    ck_assert_ptr_nonnull(strstr(html, "t.pcap#frame=41"));
+    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert_ptr_null(strstr(html, "http"));
+    fail = strstr(html, "VU-RING-002");
+    warn = strstr(html, "VU-MQ-001");
+    pass = strstr(html, "VU-HDR-001");
+    ck_assert(fail && warn && pass && fail < warn && warn < pass);
+    /* An unwritable path is an error naming it. */
+    ck_assert(!vc_report_html("/nonexistent/dir/r.html", &run_info, r, 3, &error) || error);
+}
+END_TEST
+
 START_TEST(json_hostile)
 {
     VcResult r[3] = {
@@ -1069,6 +1104,7 @@ main(void)
 
     tcase_add_test(tc_json, json_exact);
     tcase_add_test(tc_json, json_hostile);
+    tcase_add_test(tc_json, html_page);
     tcase_add_test(tc_json, json_empty);
     tcase_set_timeout(tc_json, 30);
     suite_add_tcase(s, tc_json);
