@@ -230,6 +230,17 @@ vc_bench_vs_dpdk(const VcBenchEnv *env, const VcBenchCase *c, unsigned rounds, i
     res->compared = median_of(ours, n_ours);
     res->backend_rate = res->compared;
     res->anchor_rate = median_of(anchor, n_anchor);
-    res->ratio = res->compared / res->anchor_rate;
+    {
+        /*
+         * The ratio is the median of the rounds' own ratios: each round measures both
+         * front ends back to back, so a machine that slows down for a while slows both.
+         */
+        double ratios[G_N_ELEMENTS(ours)];
+        unsigned n = MIN(n_ours, n_anchor);
+        for (unsigned i = 0; i < n; i++) {
+            ratios[i] = ours[i] / anchor[i];
+        }
+        res->ratio = median_of(ratios, n);
+    }
     return true;
 }

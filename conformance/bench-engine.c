@@ -102,11 +102,14 @@ vc_bench_pin_self(int cpu, GError **error)
     if (cpu < 0) {
         return true;
     }
+    if (cpu >= CPU_SETSIZE) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "--cpu %d: no such CPU", cpu);
+        return false;
+    }
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    if (cpu >= CPU_SETSIZE || sched_setaffinity(0, sizeof(set), &set) < 0) {
-        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "--cpu %d: %s", cpu,
-                    cpu >= CPU_SETSIZE ? "no such CPU" : g_strerror(errno));
+    if (sched_setaffinity(0, sizeof(set), &set) < 0) {
+        g_set_error(error, VC_SIM_ERROR, VC_ERROR_USAGE, "--cpu %d: %s", cpu, g_strerror(errno));
         return false;
     }
     return true;

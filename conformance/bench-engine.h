@@ -132,8 +132,9 @@ char *vc_bench_testpmd_vhost_command(const char *fwd, unsigned frame, int cpu, b
  * and DPDK's own virtio_user front end (dpdk-testpmd txonly or rxonly,
  * same ring size, frame size, ring layout, memory kind and CPUs) against
  * it. Both are measured on the same yardstick: the back end's per-second
- * statistics (steady median). Rounds alternate which goes first.
- * Returns: true when both were measured at least once.
+ * statistics (steady median). Rounds alternate which goes first; the
+ * ratio is the median of the rounds' ratios, the rates the medians of the
+ * rounds' rates. Returns: true when both were measured at least once.
  */
 bool vc_bench_vs_dpdk(const VcBenchEnv *env, const VcBenchCase *c, unsigned rounds,
                       int backend_cpu, VcBenchResult *res);

@@ -155,7 +155,7 @@ vc_bench_print_result(FILE *out, const VcBenchResult *r)
     if (r->anchor) {
         fmt_rate(anchor, sizeof(anchor), r->anchor_rate);
         fmt_rate(cmp, sizeof(cmp), r->compared);
-        fprintf(out, "%-96s  %8s%s  vhost-conform %s%s  ratio %.2fx (medians of %u rounds)\n",
+        fprintf(out, "%-96s  %8s%s  vhost-conform %s%s  ratio %.2fx (median of %u paired rounds)\n",
                 r->anchor, anchor, unit, cmp, unit, r->ratio, r->rounds);
     }
 }

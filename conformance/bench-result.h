@@ -58,7 +58,7 @@ typedef struct VcBenchResult {
     /* Side by side (--vs): the anchor's figure, measured in the same run. */
     char *anchor;         /* "dpdk virtio_user", or NULL */
     double anchor_rate;   /* median over rounds */
-    double ratio;         /* compared / anchor_rate */
+    double ratio;         /* ours / anchor: the median of the rounds' own ratios */
     double compared;      /* our figure on the anchor's yardstick (median over rounds) */
     unsigned rounds;
     double ours_round[16];
