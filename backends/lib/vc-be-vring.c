@@ -983,7 +983,7 @@ void
 vc_be_vring_process(VcBe *be, VcBeVring *vq)
 {
     bool runnable = vc_be_vring_runnable(be, vq);
-    unsigned done = 0;
+    unsigned done = 0, since_flush = 0;
 
     if (runnable && !vq->was_runnable) {
         vq->was_runnable = true;
@@ -1027,6 +1027,17 @@ vc_be_vring_process(VcBe *be, VcBeVring *vq)
         len = be->null_mode ? 0 : be->dev.handle_chain(be, &c, be->dev.opaque);
         if (len != VC_BE_DEFERRED) {
             complete_chain(be, vq, &c, len);
+            /*
+             * Packed: a flush judges the driver's event by used positions, which cannot
+             * tell a window longer than the ring from a short one; a drain that outruns
+             * the ring (the driver keeps posting) would miss the event. Publish at
+             * least every half ring.
+             */
+            since_flush += c.ndescs ? c.ndescs : 1;
+            if (vq->packed && vq->ready && since_flush >= vq->num / 2) {
+                vc_be_flush(be, vq->index);
+                since_flush = 0;
+            }
         }
         done++;
     }
